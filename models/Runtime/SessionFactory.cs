@@ -1,0 +1,24 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Distributed.Models.Runtime;
+
+/// <summary>Creates ONNX Runtime sessions on the CPU execution provider with this project's settings.</summary>
+public static class SessionFactory
+{
+    /// <param name="model">Serialized ONNX model.</param>
+    /// <param name="threads">Intra-op threads; 0 lets ONNX Runtime use every core.</param>
+    public static InferenceSession Create(byte[] model, int threads = 0)
+    {
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        // Between runs the trainer's own work (optimizer, batches) needs the cores; ORT's pool
+        // threads would otherwise spin-wait on them.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return new InferenceSession(model, options);
+    }
+}
