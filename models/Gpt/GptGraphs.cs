@@ -36,7 +36,7 @@ public static class GptGraphs
         return new TrainingGraph(g.ToBytes("GPT training graph: loss and gradients"), dropout.Inputs);
     }
 
-    /// <summary>Mean loss of a batch [batch, T] with dropout off; parameters are inputs.</summary>
+    /// <summary>Mean loss of a batch [batch, T] with dropout off (batch -1: any size); parameters are inputs.</summary>
     public static byte[] Evaluation(GptConfig config, int batch, ElementType floatType = ElementType.Float)
     {
         var g = new OnnxGraph(floatType, "gpt_evaluation");
@@ -65,6 +65,6 @@ public static class GptGraphs
         => layout.Views.ToDictionary(v => v.Name, v => g.Input(v.Name, g.FloatType, v.LongShape, requiresGrad));
 
     private static (Value Ids, Value Targets) BatchInputs(OnnxGraph g, int batch, int length)
-        => (g.Input(TrainingGraph.Ids, ElementType.Int64, [batch, length]),
-            g.Input(TrainingGraph.Targets, ElementType.Int64, [batch, length]));
+        => (g.Input(TrainingGraph.Ids, ElementType.Int64, [batch, length], dimNames: ["batch", "sequence"]),
+            g.Input(TrainingGraph.Targets, ElementType.Int64, [batch, length], dimNames: ["batch", "sequence"]));
 }

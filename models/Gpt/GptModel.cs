@@ -35,7 +35,7 @@ public static class GptModel
     /// <summary>Mean cross-entropy of next-token prediction over every position of the batch.</summary>
     public static Value Loss(OnnxGraph g, GptConfig config, Value logits, Value targets)
     {
-        var flatTargets = g.Op("Reshape", [targets, g.Int64s(-1)], ElementType.Int64, [targets.Count]);
+        var flatTargets = g.Op("Reshape", [targets, g.Int64s(-1)], ElementType.Int64, [targets.IsStatic ? targets.Count : -1]);
         return g.CrossEntropy(g.Reshape(logits, [-1, config.VocabSize]), flatTargets);
     }
 

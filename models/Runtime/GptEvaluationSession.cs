@@ -1,0 +1,65 @@
+using Distributed.Models.Gpt;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Distributed.Models.Runtime;
+
+/// <summary>
+/// The evaluation graph (mean loss, dropout off) with a dynamic batch dimension, so a split of any
+/// size is scored exactly: every window, with the last partial batch weighted by its size.
+/// The parameters are bound once, in place, from the flat buffer.
+/// </summary>
+public sealed class GptEvaluationSession : IDisposable
+{
+    private const int MaxBatch = 64;
+
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames;
+    private readonly OrtValue[] _inputs;
+    private readonly int _sequenceLength;
+
+    public GptEvaluationSession(GptConfig config, FlatBuffer parameters, int threads)
+    {
+        _sequenceLength = config.MaxSequenceLength;
+        _session = SessionFactory.Create(GptGraphs.Evaluation(config, batch: -1), threads);
+        var views = parameters.Layout.Views;
+        _inputNames = [.. views.Select(v => v.Name), TrainingGraph.Ids, TrainingGraph.Targets];
+        _inputs = new OrtValue[_inputNames.Length];
+        for (var i = 0; i < views.Count; i++)
+        {
+            _inputs[i] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, parameters.MemoryOf(views[i]), views[i].LongShape);
+        }
+    }
+
+    /// <summary>Token-weighted mean loss over every window of <paramref name="split"/>.</summary>
+    public double MeanLoss(EpochSampler sampler, DataSplit split)
+    {
+        var windows = split == DataSplit.Validation ? sampler.ValidationWindows : sampler.WindowsPerEpoch;
+        var indices = Enumerable.Range(0, windows).ToArray();
+        double total = 0;
+        for (var start = 0; start < windows; start += MaxBatch)
+        {
+            var batch = Math.Min(MaxBatch, windows - start);
+            var inputs = new long[batch * _sequenceLength];
+            var targets = new long[inputs.Length];
+            sampler.FillBatch(split, indices.AsSpan(start, batch), inputs, targets);
+            using var ids = OrtValue.CreateTensorValueFromMemory(inputs, [batch, _sequenceLength]);
+            using var next = OrtValue.CreateTensorValueFromMemory(targets, [batch, _sequenceLength]);
+            _inputs[^2] = ids;
+            _inputs[^1] = next;
+            using var outputs = _session.Run(_runOptions, _inputNames, _inputs, [TrainingGraph.Loss]);
+            total += outputs[0].GetTensorDataAsSpan<float>()[0] * (double)batch;
+        }
+        return total / windows;
+    }
+
+    public void Dispose()
+    {
+        for (var i = 0; i < _inputs.Length - 2; i++)
+        {
+            _inputs[i].Dispose();
+        }
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Numerics.Tensors;
+using Distributed.Models.Gpt;
+
+namespace Distributed.Models.Training;
+
+/// <summary>
+/// Updates the flat parameter buffer from the flat gradient buffer. Both optimizers decay only
+/// matrices (embeddings and weights), never biases or LayerNorm gains, as nanoGPT does.
+/// </summary>
+public abstract class Optimizer
+{
+    protected Optimizer(GptConfig config) => Config = config;
+
+    protected GptConfig Config { get; }
+
+    /// <summary>Optimizer steps taken so far (AdamW's bias correction needs it).</summary>
+    public long Steps { get; protected set; }
+
+    public abstract void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate);
+
+    /// <summary>Named state tensors to checkpoint (views into live buffers).</summary>
+    public abstract IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State();
+
+    public void RestoreSteps(long steps) => Steps = steps;
+
+    public static Optimizer Create(GptConfig config, ParameterLayout layout) => config.Optimizer switch
+    {
+        OptimizerKind.AdamW => new AdamW(config, layout),
+        OptimizerKind.Sgd => new Sgd(config),
+        _ => throw new ArgumentOutOfRangeException(nameof(config), config.Optimizer, "Unknown optimizer."),
+    };
+
+    /// <summary>
+    /// Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/> (0: no
+    /// clipping); returns the norm before clipping.
+    /// </summary>
+    public static double ClipGradientNorm(FlatBuffer gradients, double maxNorm)
+    {
+        var norm = Math.Sqrt(SumOfSquares(gradients.Data));
+        if (maxNorm > 0 && norm > maxNorm)
+        {
+            TensorPrimitives.Multiply(gradients.Data, (float)(maxNorm / (norm + 1e-6)), gradients.Data);
+        }
+        return norm;
+    }
+
+    /// <summary>Sum of squares accumulated in double over float32 chunks, so large models stay accurate.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> values)
+    {
+        const int chunk = 1 << 14;
+        var total = 0.0;
+        for (var i = 0; i < values.Length; i += chunk)
+        {
+            total += TensorPrimitives.SumOfSquares(values.Slice(i, Math.Min(chunk, values.Length - i)));
+        }
+        return total;
+    }
+}
+
+/// <summary>Stochastic gradient descent: W &lt;- W - lr * dL/dW (minus lr * weight_decay * W for matrices).</summary>
+public sealed class Sgd(GptConfig config) : Optimizer(config)
+{
+    public override void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate)
+    {
+        var decay = (float)(1.0 - learningRate * Config.WeightDecay);
+        foreach (var view in parameters.Layout.Views)
+        {
+            var p = parameters[view];
+            if (view.Decays && Config.WeightDecay > 0)
+            {
+                TensorPrimitives.Multiply(p, decay, p);
+            }
+            TensorPrimitives.MultiplyAdd(gradients[view], (float)-learningRate, p, p);
+        }
+        Steps++;
+    }
+
+    public override IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State() => [];
+}

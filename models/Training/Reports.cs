@@ -1,0 +1,33 @@
+using System.Text.Json.Serialization;
+
+namespace Distributed.Models.Training;
+
+/// <summary>One optimizer step, as the progress display shows it.</summary>
+public readonly record struct StepReport(int Step, int TotalSteps, int Epoch, float Loss, double LearningRate, double TokensPerSecond);
+
+/// <summary>One evaluation: a line of metrics.jsonl.</summary>
+public sealed record EvaluationReport(
+    [property: JsonPropertyName("step")] int Step,
+    [property: JsonPropertyName("epoch")] int Epoch,
+    [property: JsonPropertyName("train_loss")] double TrainLoss,
+    [property: JsonPropertyName("val_loss")] double ValLoss,
+    [property: JsonPropertyName("learning_rate")] double LearningRate,
+    [property: JsonPropertyName("tokens_per_sec")] double TokensPerSecond);
+
+/// <summary>The end of a run: summary.json.</summary>
+public sealed record RunSummary(
+    [property: JsonPropertyName("val_loss")] double ValLoss,
+    [property: JsonPropertyName("train_loss")] double TrainLoss,
+    [property: JsonPropertyName("tokens_per_sec")] double TokensPerSecond,
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("steps")] int Steps,
+    [property: JsonPropertyName("params")] long Parameters,
+    [property: JsonPropertyName("interrupted")] bool Interrupted);
+
+/// <summary>What a host wants to hear about while a run trains (progress bar, log lines).</summary>
+public interface ITrainingObserver
+{
+    void OnStep(StepReport report);
+
+    void OnEvaluation(EvaluationReport report);
+}
