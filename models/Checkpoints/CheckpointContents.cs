@@ -1,0 +1,23 @@
+namespace Distributed.Models;
+
+/// <summary>
+/// Everything needed to resume a run. The store treats it all as opaque: tensors by name, and text
+/// or bytes the caller produced, so it does not depend on the model, optimizer or tokenizer code.
+/// </summary>
+public sealed record CheckpointContents
+{
+    /// <summary>Model weights, saved as model.safetensors.</summary>
+    public required IReadOnlyList<NamedTensor> ModelTensors { get; init; }
+
+    /// <summary>Optimizer state (e.g. Adam's m and v), saved as optimizer.safetensors.</summary>
+    public IReadOnlyList<NamedTensor> OptimizerTensors { get; init; } = [];
+
+    /// <summary>The run's config as JSON, saved as config.json.</summary>
+    public required string ConfigJson { get; init; }
+
+    /// <summary>Training progress (step, epoch, data position, RNG state) as JSON, saved as state.json.</summary>
+    public required string StateJson { get; init; }
+
+    /// <summary>Other files by plain file name (e.g. "tokenizer.json"), saved beside the rest.</summary>
+    public IReadOnlyDictionary<string, byte[]> ExtraFiles { get; init; } = new Dictionary<string, byte[]>();
+}

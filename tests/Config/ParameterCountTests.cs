@@ -1,0 +1,64 @@
+using Distributed.Models;
+
+namespace Distributed.Tests.Config;
+
+public sealed class ParameterCountTests
+{
+    [Theory]
+    [InlineData("gpt2", 124_439_808L)]
+    [InlineData("gpt2-medium", 354_823_168L)]
+    [InlineData("gpt2-large", 774_030_080L)]
+    [InlineData("gpt2-xl", 1_557_611_200L)]
+    public void PresetsMatchPublishedGpt2Sizes(string preset, long expected)
+    {
+        var config = GptPresets.Get(preset);
+
+        Assert.Equal(expected, ParameterCount.Of(config).Total);
+        Assert.Equal(expected, HuggingFaceTensorShapes(config).Sum(shape => shape.Aggregate(1L, (p, d) => p * d)));
+    }
+
+    [Fact]
+    public void Gpt2BreakdownByKind()
+    {
+        var counts = ParameterCount.Of(GptPresets.Get("gpt2"));
+
+        Assert.Equal(
+            new ParameterBreakdown(
+                TokenEmbedding: 50257L * 768,
+                PositionEmbedding: 1024L * 768,
+                AttentionWeights: 12L * 4 * 768 * 768,
+                AttentionBiases: 12L * 4 * 768,
+                FeedForwardWeights: 12L * 8 * 768 * 768,
+                FeedForwardBiases: 12L * 5 * 768,
+                LayerNorms: 12L * 4 * 768 + 2 * 768),
+            counts);
+    }
+
+    [Fact]
+    public void AutoVocabularyNeedsTheTokenizerSize()
+    {
+        var config = new GptConfig(); // vocab_size 0: the char tokenizer decides
+
+        var error = Assert.Throws<ArgumentException>(() => ParameterCount.Of(config));
+        Assert.Contains("vocab_size is 0 (auto)", error.Message);
+        Assert.Equal(65L * 128, ParameterCount.Of(config, vocabSize: 65).TokenEmbedding);
+    }
+
+    /// <summary>Every tensor of Hugging Face's GPT2Model, an independent check of the formulas.</summary>
+    private static IEnumerable<long[]> HuggingFaceTensorShapes(GptConfig config)
+    {
+        long v = config.VocabSize, t = config.MaxSequenceLength, c = config.EmbeddingSize;
+        yield return [v, c]; // wte (lm_head is tied to it)
+        yield return [t, c]; // wpe
+        for (var i = 0; i < config.NumLayers; i++)
+        {
+            yield return [c]; yield return [c];         // ln_1
+            yield return [c, 3 * c]; yield return [3 * c]; // attn.c_attn
+            yield return [c, c]; yield return [c];         // attn.c_proj
+            yield return [c]; yield return [c];         // ln_2
+            yield return [c, 4 * c]; yield return [4 * c]; // mlp.c_fc
+            yield return [4 * c, c]; yield return [c];     // mlp.c_proj
+        }
+        yield return [c]; yield return [c];             // ln_f
+    }
+}
