@@ -1,1 +1,10 @@
-return 0;
+using System.CommandLine;
+using Distributed.Coordinator.Commands;
+
+var root = new RootCommand("Train GPT language models on ONNX Runtime.")
+{
+    TrainCommand.Create(),
+    ParamsCommand.Create(),
+    SampleCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

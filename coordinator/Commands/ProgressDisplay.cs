@@ -1,0 +1,44 @@
+using Distributed.Models.Training;
+using Spectre.Console;
+
+namespace Distributed.Coordinator.Commands;
+
+/// <summary>A Spectre.Console progress bar fed by the trainer's step reports, and a table row per evaluation.</summary>
+public sealed class ProgressDisplay : ITrainingObserver
+{
+    private readonly ProgressTask _task;
+    private double _tokensPerSecond;
+
+    private ProgressDisplay(ProgressTask task) => _task = task;
+
+    public static RunSummary Run(Func<ITrainingObserver, CancellationToken, RunSummary> train, CancellationToken cancel)
+    {
+        // Ctrl+C stops between two steps and writes a checkpoint instead of killing the run.
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(context => train(new ProgressDisplay(context.AddTask("starting", maxValue: 1)), interrupt.Token));
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    public void OnStep(StepReport report)
+    {
+        _tokensPerSecond = _tokensPerSecond == 0 ? report.TokensPerSecond : 0.95 * _tokensPerSecond + 0.05 * report.TokensPerSecond;
+        _task.MaxValue = report.TotalSteps;
+        _task.Value = report.Step;
+        _task.Description = $"step {report.Step}/{report.TotalSteps}  loss {report.Loss:F4}  {_tokensPerSecond:N0} tok/s";
+    }
+
+    public void OnEvaluation(EvaluationReport report)
+        => AnsiConsole.MarkupLineInterpolated(
+            $"step {report.Step,6}  epoch {report.Epoch,3}  train loss {report.TrainLoss:F4}  val loss [green]{report.ValLoss:F4}[/]  lr {report.LearningRate:E2}  {report.TokensPerSecond:N0} tok/s");
+}

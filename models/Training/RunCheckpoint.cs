@@ -1,0 +1,76 @@
+using Distributed.Models.Gpt;
+
+namespace Distributed.Models.Training;
+
+/// <summary>
+/// A run's checkpoint: weights (model.safetensors), AdamW moments (optimizer.safetensors), the
+/// resolved config, the position in the data and the RNG (state.json) and the tokenizer, each file
+/// written atomically and listed with its SHA-256 in manifest.json, verified on load.
+/// </summary>
+public static class RunCheckpoint
+{
+    public static void Save(string directory, Trainer trainer, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
+    {
+        var tokenizerDirectory = Directory.CreateTempSubdirectory("tokenizer-");
+        try
+        {
+            tokenizer.Save(tokenizerDirectory.FullName);
+            CheckpointStore.Save(directory, new CheckpointContents
+            {
+                ModelTensors = trainer.Layout.Views.Select(v => Tensor(v.Name, v, trainer.Parameters)).ToList(),
+                OptimizerTensors = trainer.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
+                ConfigJson = ConfigLoader.ToJson(trainer.Config),
+                StateJson = trainer.State.ToJson(),
+                ExtraFiles = new Dictionary<string, byte[]>(extraFiles)
+                {
+                    [TokenizerFiles.FileName] = File.ReadAllBytes(Path.Combine(tokenizerDirectory.FullName, TokenizerFiles.FileName)),
+                },
+            });
+        }
+        finally
+        {
+            tokenizerDirectory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Reads and verifies a checkpoint; <see cref="Restore"/> then loads it into a trainer.</summary>
+    public static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents Contents) Load(string directory)
+    {
+        var contents = CheckpointStore.Load(directory);
+        var config = ConfigLoader.Load(Path.Combine(directory, CheckpointStore.ConfigFile), []);
+        return (config, TokenizerFiles.Load(directory), contents);
+    }
+
+    /// <summary>Copies a checkpoint's weights, optimizer moments and position into <paramref name="trainer"/>.</summary>
+    public static void Restore(Trainer trainer, CheckpointContents contents)
+    {
+        CopyInto(contents.ModelTensors, trainer.Layout.Views.Select(v => (v.Name, v, trainer.Parameters)));
+        CopyInto(contents.OptimizerTensors, trainer.Optimizer.State());
+        trainer.Restore(TrainingState.FromJson(contents.StateJson));
+    }
+
+    /// <summary>Copies the model tensors of a checkpoint into a flat buffer of the same layout.</summary>
+    public static void CopyWeights(CheckpointContents contents, FlatBuffer weights)
+        => CopyInto(contents.ModelTensors, weights.Layout.Views.Select(v => (v.Name, v, weights)));
+
+    private static NamedTensor Tensor(string name, ParameterView view, FlatBuffer buffer)
+        => new(name, view.Shape, buffer[view].ToArray());
+
+    private static void CopyInto(IReadOnlyList<NamedTensor> tensors, IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> targets)
+    {
+        var byName = tensors.ToDictionary(t => t.Name);
+        foreach (var (name, view, buffer) in targets)
+        {
+            if (!byName.TryGetValue(name, out var tensor))
+            {
+                throw new CheckpointException($"The checkpoint has no tensor '{name}'; it was written for a different model.");
+            }
+            if (!tensor.Shape.SequenceEqual(view.Shape))
+            {
+                throw new CheckpointException(
+                    $"Tensor '{name}' has shape [{string.Join(",", tensor.Shape)}] in the checkpoint but [{string.Join(",", view.Shape)}] in this model.");
+            }
+            tensor.Data.CopyTo(buffer[view]);
+        }
+    }
+}

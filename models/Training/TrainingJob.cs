@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Distributed.Models.Gpt;
+
+namespace Distributed.Models.Training;
+
+/// <summary>What `train` was asked to do.</summary>
+public sealed record TrainingJobOptions
+{
+    public string? ConfigPath { get; init; }
+
+    /// <summary>--set key=value overrides, applied after the config file (or the resumed checkpoint's config).</summary>
+    public IReadOnlyList<string> Overrides { get; init; } = [];
+
+    /// <summary>A UTF-8 text file, or "tinyshakespeare".</summary>
+    public required string Data { get; init; }
+
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>A run directory to continue from its last checkpoint.</summary>
+    public string? ResumeDirectory { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0: every core.</summary>
+    public int Threads { get; init; }
+
+    public string CacheDirectory { get; init; } = DefaultCacheDirectory;
+
+    public static string DefaultCacheDirectory => Path.Combine(
+        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+        "distributed-gpt");
+}
+
+/// <summary>
+/// One single-process training run from the command line's point of view: config, data, tokenizer,
+/// trainer, and the files a run leaves in its output folder (checkpoint, model.onnx, metrics.jsonl,
+/// summary.json).
+/// </summary>
+public static class TrainingJob
+{
+    public const string OnnxFile = "model.onnx";
+    public const string SummaryFile = "summary.json";
+
+    public static RunSummary Run(TrainingJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel = default)
+    {
+        var text = TextCorpus.Resolve(options.Data, options.CacheDirectory);
+        var (config, tokenizer, checkpoint) = Prepare(options, text);
+        log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
+
+        var sampler = new EpochSampler(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
+        using var trainer = new Trainer(config, sampler, options.Threads);
+        if (checkpoint is not null)
+        {
+            RunCheckpoint.Restore(trainer, checkpoint);
+            log($"Resuming from step {trainer.State.Step} (epoch {trainer.State.Epoch}) of {options.ResumeDirectory}.");
+        }
+        log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
+            $"{sampler.ValidationWindows:N0} validation windows; {trainer.TotalSteps:N0} steps.");
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        var recorder = new RecordingObserver(observer, options.OutputDirectory);
+        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer, tokenizer), cancel);
+        AtomicFile.Write(Path.Combine(options.OutputDirectory, SummaryFile),
+            s => JsonSerializer.Serialize(s, summary, new JsonSerializerOptions { WriteIndented = true }));
+        return summary;
+    }
+
+    /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>
+    private static void SaveCheckpoint(string directory, Trainer trainer, ITokenizer tokenizer)
+        => RunCheckpoint.Save(directory, trainer, tokenizer,
+            new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(trainer.Config, trainer.Parameters) });
+
+    private static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents? Checkpoint) Prepare(TrainingJobOptions options, string text)
+    {
+        if (options.ResumeDirectory is null)
+        {
+            var fresh = ConfigLoader.Load(options.ConfigPath, options.Overrides);
+            var trained = Tokenizers.Create(fresh.Tokenizer, text, fresh.VocabSize);
+            var resolved = fresh with { VocabSize = trained.VocabSize };
+            ConfigValidator.Validate(resolved);
+            return (resolved, trained, null);
+        }
+        if (options.ConfigPath is not null)
+        {
+            throw new ConfigException("--resume continues with the checkpoint's own config; drop --config (use --set to change e.g. max_steps).");
+        }
+        var (saved, tokenizer, contents) = RunCheckpoint.Load(options.ResumeDirectory);
+        var config = ConfigLoader.Load(saved, null, options.Overrides);
+        if (new ParameterLayout(config).TotalLength != new ParameterLayout(saved).TotalLength
+            || config.NumLayers != saved.NumLayers || config.NumHeads != saved.NumHeads || config.Tokenizer != saved.Tokenizer)
+        {
+            throw new ConfigException("--set cannot change the model's shape or tokenizer when resuming; start a new run instead.");
+        }
+        return (config, tokenizer, contents);
+    }
+
+    /// <summary>Writes each evaluation to metrics.jsonl before passing it on.</summary>
+    private sealed class RecordingObserver(ITrainingObserver inner, string directory) : ITrainingObserver
+    {
+        public void OnStep(StepReport report) => inner.OnStep(report);
+
+        public void OnEvaluation(EvaluationReport report)
+        {
+            MetricsLog.Append(directory, report);
+            inner.OnEvaluation(report);
+        }
+    }
+}
