@@ -1,0 +1,4 @@
+namespace Distributed.Models;
+
+/// <summary>Which part of a <see cref="TokenDataset"/> a batch is drawn from.</summary>
+public enum DataSplit { Train, Validation }

@@ -1,0 +1,134 @@
+namespace Distributed.Models;
+
+/// <summary>
+/// Cuts each split into non-overlapping windows of max_sequence_length + 1 tokens (a window gives T inputs
+/// and, shifted by one, T targets). An epoch visits every training window once, in an order shuffled from
+/// (seed, epoch) alone, so a run resumed at any epoch sees the same order without replaying earlier ones.
+/// Validation windows are used in order.
+/// </summary>
+public sealed class EpochSampler
+{
+    // Names this random stream so it differs from other streams drawn from the same run seed.
+    private const ulong EpochShufflePurpose = 0x45_50_4F_43_48_53_48_46; // "EPOCHSHF"
+
+    private readonly TokenDataset _data;
+    private readonly long _seed;
+
+    public EpochSampler(TokenDataset data, int maxSequenceLength, long seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSequenceLength);
+        _data = data;
+        _seed = seed;
+        SequenceLength = maxSequenceLength;
+        WindowsPerEpoch = data.TrainTokens.Length / WindowLength;
+        ValidationWindows = data.ValidationTokens.Length / WindowLength;
+        ThrowIfNoWindow("training", data.TrainTokens.Length, WindowsPerEpoch);
+        ThrowIfNoWindow("validation", data.ValidationTokens.Length, ValidationWindows);
+    }
+
+    /// <summary>T: the inputs and the targets of one window each have this many tokens.</summary>
+    public int SequenceLength { get; }
+
+    public int WindowsPerEpoch { get; }
+
+    /// <summary>Validation windows are indexed 0..ValidationWindows-1 in text order; fill them with <see cref="FillBatch"/>.</summary>
+    public int ValidationWindows { get; }
+
+    private int WindowLength => SequenceLength + 1;
+
+    /// <summary>Full batches in one epoch of one rank; an incomplete last batch is dropped.</summary>
+    public int StepsPerEpoch(int batchSize, int worldSize = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
+        var windowsPerRank = WindowsPerEpoch / worldSize;
+        if (windowsPerRank < batchSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
+                $"batch_size {batchSize} is more than the {windowsPerRank} training windows each of {worldSize} rank(s) gets per epoch " +
+                $"({WindowsPerEpoch} windows of {WindowLength} tokens), so no step could run; " +
+                "lower batch_size or max_sequence_length, or use more text.");
+        }
+        return windowsPerRank / batchSize;
+    }
+
+    /// <summary>Every training window index once, shuffled deterministically from (seed, epoch).</summary>
+    public int[] EpochOrder(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        var order = Enumerable.Range(0, WindowsPerEpoch).ToArray();
+        new Rng(DerivedSeed.For(_seed, EpochShufflePurpose, epoch)).Shuffle(order.AsSpan());
+        return order;
+    }
+
+    /// <summary>
+    /// This rank's share of the epoch, as PyTorch's DistributedSampler with drop_last: rank r takes positions
+    /// r, r + W, r + 2W, ... of the shuffled order, cut so every rank gets the same count (ranks stay in lockstep).
+    /// </summary>
+    public int[] EpochOrder(int epoch, int rank, int worldSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
+        if (rank < 0 || rank >= worldSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank {rank} must be in [0, {worldSize}) for a world of {worldSize}.");
+        }
+        var order = EpochOrder(epoch);
+        var share = new int[order.Length / worldSize];
+        for (var i = 0; i < share.Length; i++)
+        {
+            share[i] = order[rank + i * worldSize];
+        }
+        return share;
+    }
+
+    /// <summary>
+    /// Writes one row per window index into caller-owned [B, T] buffers (B = windowIndices.Length):
+    /// inputs are a window's first T tokens, targets its last T, so targets[b, t] = inputs[b, t + 1].
+    /// Nothing is allocated, so a training loop can reuse its buffers every step.
+    /// </summary>
+    public void FillBatch(DataSplit split, ReadOnlySpan<int> windowIndices, Span<long> inputs, Span<long> targets)
+    {
+        var (tokens, windowCount) = split switch
+        {
+            DataSplit.Train => (_data.TrainTokens, WindowsPerEpoch),
+            DataSplit.Validation => (_data.ValidationTokens, ValidationWindows),
+            _ => throw new ArgumentOutOfRangeException(nameof(split), split, "split must be Train or Validation."),
+        };
+        var tokenSpan = tokens.Span;
+        var expected = windowIndices.Length * SequenceLength;
+        if (inputs.Length != expected || targets.Length != expected)
+        {
+            throw new ArgumentException(
+                $"inputs and targets must each hold batch x max_sequence_length = {windowIndices.Length} x {SequenceLength} = {expected} " +
+                $"values, but have {inputs.Length} and {targets.Length}; size the buffers to match the window count.");
+        }
+
+        for (var row = 0; row < windowIndices.Length; row++)
+        {
+            var window = windowIndices[row];
+            if ((uint)window >= (uint)windowCount)
+            {
+                throw new ArgumentOutOfRangeException(nameof(windowIndices), window,
+                    $"Window {window} (row {row}) is outside the {split} split's windows [0, {windowCount}).");
+            }
+            var source = tokenSpan.Slice(window * WindowLength, WindowLength);
+            var inputRow = inputs.Slice(row * SequenceLength, SequenceLength);
+            var targetRow = targets.Slice(row * SequenceLength, SequenceLength);
+            for (var t = 0; t < SequenceLength; t++)
+            {
+                inputRow[t] = source[t];
+                targetRow[t] = source[t + 1];
+            }
+        }
+    }
+
+    private void ThrowIfNoWindow(string split, int tokenCount, int windows)
+    {
+        if (windows == 0)
+        {
+            throw new ArgumentException(
+                $"The {split} split has {tokenCount} tokens, fewer than max_sequence_length + 1 = {WindowLength}, so it has no window; " +
+                "use a longer text or a smaller max_sequence_length.");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using Distributed.Models;
+
+namespace Distributed.Tests.Data;
+
+public class EpochSamplerTests
+{
+    private const int SequenceLength = 4; // windows of 5 tokens
+
+    // Token i has value i, so a filled buffer shows exactly which positions it came from.
+    private static EpochSampler Sampler(int tokenCount = 1000, long seed = 1337) =>
+        new(new TokenDataset(Enumerable.Range(0, tokenCount).ToArray()), SequenceLength, seed);
+
+    [Fact]
+    public void Counts_non_overlapping_windows_of_sequence_length_plus_one()
+    {
+        var sampler = Sampler(1003); // 902 train tokens, 101 validation tokens
+
+        Assert.Equal(180, sampler.WindowsPerEpoch);
+        Assert.Equal(20, sampler.ValidationWindows);
+    }
+
+    [Fact]
+    public void An_epoch_visits_every_window_exactly_once_in_shuffled_order()
+    {
+        var sampler = Sampler();
+
+        var order = sampler.EpochOrder(0);
+
+        Assert.Equal(Enumerable.Range(0, sampler.WindowsPerEpoch), order.Order());
+        Assert.NotEqual(Enumerable.Range(0, sampler.WindowsPerEpoch), order);
+    }
+
+    [Fact]
+    public void Order_depends_only_on_seed_and_epoch()
+    {
+        var first = Sampler(seed: 42);
+        var second = Sampler(seed: 42);
+
+        // Asking for epoch 5 first (as a resumed run would) gives what a run that went through epochs 0-4 gets.
+        var resumed = second.EpochOrder(5);
+        for (var epoch = 0; epoch < 5; epoch++)
+        {
+            first.EpochOrder(epoch);
+        }
+
+        Assert.Equal(first.EpochOrder(5), resumed);
+        Assert.NotEqual(first.EpochOrder(0), first.EpochOrder(1));
+        Assert.NotEqual(Sampler(seed: 43).EpochOrder(0), first.EpochOrder(0));
+    }
+
+    [Fact]
+    public void Batch_targets_are_inputs_shifted_by_one()
+    {
+        var sampler = Sampler();
+        var inputs = new long[2 * SequenceLength];
+        var targets = new long[2 * SequenceLength];
+
+        sampler.FillBatch(DataSplit.Train, [3, 0], inputs, targets);
+
+        Assert.Equal([15, 16, 17, 18, 0, 1, 2, 3], inputs);
+        Assert.Equal([16, 17, 18, 19, 1, 2, 3, 4], targets);
+    }
+
+    [Fact]
+    public void Filling_a_batch_allocates_nothing()
+    {
+        var sampler = Sampler();
+        var windows = sampler.EpochOrder(0)[..8];
+        var inputs = new long[8 * SequenceLength];
+        var targets = new long[8 * SequenceLength];
+        sampler.FillBatch(DataSplit.Train, windows, inputs, targets); // first call may JIT
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var step = 0; step < 100; step++)
+        {
+            sampler.FillBatch(DataSplit.Train, windows, inputs, targets);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Validation_windows_come_from_the_validation_split_in_order()
+    {
+        var sampler = Sampler();
+        var inputs = new long[2 * SequenceLength];
+        var targets = new long[2 * SequenceLength];
+
+        sampler.FillBatch(DataSplit.Validation, [0, 1], inputs, targets);
+
+        Assert.Equal([900, 901, 902, 903, 905, 906, 907, 908], inputs);
+        Assert.Equal([901, 902, 903, 904, 906, 907, 908, 909], targets);
+    }
+
+    [Fact]
+    public void Buffers_of_the_wrong_size_are_rejected_with_the_expected_size()
+    {
+        var sampler = Sampler();
+
+        var error = Assert.Throws<ArgumentException>(() => sampler.FillBatch(DataSplit.Train, [0, 1], new long[7], new long[8]));
+
+        Assert.Contains("2 x 4 = 8", error.Message);
+    }
+
+    [Fact]
+    public void A_window_index_outside_the_split_is_named()
+    {
+        var sampler = Sampler();
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(
+            () => sampler.FillBatch(DataSplit.Validation, [sampler.ValidationWindows], new long[4], new long[4]));
+
+        Assert.Contains($"Window {sampler.ValidationWindows}", error.Message);
+    }
+
+    [Fact]
+    public void Steps_per_epoch_drop_the_incomplete_last_batch()
+    {
+        var sampler = Sampler(); // 180 windows
+
+        Assert.Equal(18, sampler.StepsPerEpoch(10));
+        Assert.Equal(25, sampler.StepsPerEpoch(7));
+        Assert.Equal(2, sampler.StepsPerEpoch(10, worldSize: 7)); // 180 / 7 = 25 windows per rank
+    }
+
+    [Fact]
+    public void A_batch_larger_than_an_epoch_is_an_error_not_zero_steps()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Sampler().StepsPerEpoch(181));
+
+        Assert.Contains("batch_size 181", error.Message);
+    }
+
+    [Fact]
+    public void Text_too_short_for_one_window_is_an_error()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Sampler(40)); // 4 validation tokens < 5
+
+        Assert.Contains("validation split has 4 tokens", error.Message);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void Ranks_get_disjoint_equal_shares_in_strided_order(int worldSize)
+    {
+        var sampler = Sampler();
+        var full = sampler.EpochOrder(3);
+
+        var shares = Enumerable.Range(0, worldSize).Select(rank => sampler.EpochOrder(3, rank, worldSize)).ToArray();
+
+        Assert.All(shares, share => Assert.Equal(sampler.WindowsPerEpoch / worldSize, share.Length));
+        var union = shares.SelectMany(share => share).ToArray();
+        Assert.Equal(union.Length, union.Distinct().Count());
+        Assert.Equal(full[..union.Length].Order(), union.Order());
+        Assert.Equal(full[1], shares[1][0]);
+        Assert.Equal(full[1 + worldSize], shares[1][1]);
+    }
+
+    [Fact]
+    public void World_of_one_is_the_unsharded_order()
+    {
+        var sampler = Sampler();
+
+        Assert.Equal(sampler.EpochOrder(2), sampler.EpochOrder(2, rank: 0, worldSize: 1));
+    }
+
+    [Fact]
+    public void A_rank_outside_the_world_is_rejected()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Sampler().EpochOrder(0, rank: 2, worldSize: 2));
+
+        Assert.Contains("rank 2", error.Message);
+    }
+}

@@ -1,0 +1,63 @@
+using Distributed.Models;
+
+namespace Distributed.Tests.Tokenizers;
+
+public class TokenizerFilesTests
+{
+    [Fact]
+    public void Loading_a_directory_without_a_tokenizer_names_the_directory()
+    {
+        using var directory = new TemporaryDirectory();
+
+        var error = Assert.Throws<FileNotFoundException>(() => TokenizerFiles.Load(directory.Path));
+
+        Assert.Contains(directory.Path, error.Message);
+        Assert.Contains(TokenizerFiles.FileName, error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_kind_is_named_in_the_error()
+    {
+        using var directory = new TemporaryDirectory();
+        File.WriteAllText(Path.Combine(directory.Path, TokenizerFiles.FileName), """{ "kind": "wordpiece" }""");
+
+        var error = Assert.Throws<InvalidDataException>(() => TokenizerFiles.Load(directory.Path));
+
+        Assert.Contains("'wordpiece'", error.Message);
+    }
+
+    [Fact]
+    public void Malformed_json_is_reported_with_the_file()
+    {
+        using var directory = new TemporaryDirectory();
+        File.WriteAllText(Path.Combine(directory.Path, TokenizerFiles.FileName), "{ not json");
+
+        var error = Assert.Throws<InvalidDataException>(() => TokenizerFiles.Load(directory.Path));
+
+        Assert.Contains(TokenizerFiles.FileName, error.Message);
+    }
+
+    [Fact]
+    public void Char_vocabulary_out_of_order_is_rejected()
+    {
+        using var directory = new TemporaryDirectory();
+        File.WriteAllText(Path.Combine(directory.Path, TokenizerFiles.FileName), """{ "kind": "char", "chars": ["b", "a"] }""");
+
+        var error = Assert.Throws<InvalidDataException>(() => TokenizerFiles.Load(directory.Path));
+
+        Assert.Contains("code-point order", error.Message);
+    }
+
+    [Fact]
+    public void Bpe_vocabulary_with_a_gap_in_its_ids_is_rejected()
+    {
+        using var directory = new TemporaryDirectory();
+        BpeTokenizer.Train("aaa aaa aaa", 257).Save(directory.Path);
+        var path = Path.Combine(directory.Path, TokenizerFiles.FileName);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"aa\": 256", "\"aa\": 300"));
+
+        var error = Assert.Throws<InvalidDataException>(() => TokenizerFiles.Load(directory.Path));
+
+        Assert.Contains("not exactly 0..256", error.Message);
+    }
+}
