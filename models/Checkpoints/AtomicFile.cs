@@ -12,10 +12,17 @@ public static class AtomicFile
     /// over <paramref name="path"/>. If <paramref name="write"/> throws, the target is untouched and
     /// the temporary file is removed.
     /// </summary>
+    public static void Write(string path, ReadOnlySpan<byte> contents)
+    {
+        var bytes = contents.ToArray();
+        Write(path, stream => stream.Write(bytes));
+    }
+
     public static void Write(string path, Action<Stream> write)
     {
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)!;
+        Directory.CreateDirectory(directory);
         var temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
