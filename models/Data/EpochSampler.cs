@@ -10,6 +10,7 @@ public sealed class EpochSampler
 {
     // Names this random stream so it differs from other streams drawn from the same run seed.
     private const ulong EpochShufflePurpose = 0x45_50_4F_43_48_53_48_46; // "EPOCHSHF"
+    private const ulong EpochOffsetPurpose = 0x45_50_4F_43_48_4F_46_46; // "EPOCHOFF"
 
     private readonly TokenDataset _data;
     private readonly long _seed;
@@ -20,7 +21,8 @@ public sealed class EpochSampler
         _data = data;
         _seed = seed;
         SequenceLength = maxSequenceLength;
-        WindowsPerEpoch = data.TrainTokens.Length / WindowLength;
+        // Enough room for the grid at any epoch offset in [0, T] (see EpochOffset).
+        WindowsPerEpoch = Math.Max(0, data.TrainTokens.Length - maxSequenceLength) / WindowLength;
         ValidationWindows = data.ValidationTokens.Length / WindowLength;
         ThrowIfNoWindow("training", data.TrainTokens.Length, WindowsPerEpoch);
         ThrowIfNoWindow("validation", data.ValidationTokens.Length, ValidationWindows);
@@ -50,6 +52,18 @@ public sealed class EpochSampler
                 "lower batch_size or max_sequence_length, or use more text.");
         }
         return windowsPerRank / batchSize;
+    }
+
+    /// <summary>
+    /// Where epoch <paramref name="epoch"/>'s grid of windows starts in the train split. Epoch 0 starts at
+    /// token 0; each later epoch shifts the grid by a seeded offset in [0, T], so a second pass cuts the
+    /// text at new places (the variety that random-offset sampling gives) while still visiting
+    /// non-overlapping windows, each once.
+    /// </summary>
+    public int EpochOffset(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        return epoch == 0 ? 0 : new Rng(DerivedSeed.For(_seed, EpochOffsetPurpose, epoch)).NextInt(WindowLength);
     }
 
     /// <summary>Every training window index once, shuffled deterministically from (seed, epoch).</summary>
@@ -86,8 +100,14 @@ public sealed class EpochSampler
     /// inputs are a window's first T tokens, targets its last T, so targets[b, t] = inputs[b, t + 1].
     /// Nothing is allocated, so a training loop can reuse its buffers every step.
     /// </summary>
-    public void FillBatch(DataSplit split, ReadOnlySpan<int> windowIndices, Span<long> inputs, Span<long> targets)
+    /// <param name="offset">The train split's grid offset for the epoch (<see cref="EpochOffset"/>); 0 for validation.</param>
+    public void FillBatch(DataSplit split, ReadOnlySpan<int> windowIndices, Span<long> inputs, Span<long> targets, int offset = 0)
     {
+        if (offset < 0 || offset > SequenceLength || (split == DataSplit.Validation && offset != 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"offset must be in [0, {SequenceLength}] for the train split and 0 for validation.");
+        }
         var (tokens, windowCount) = split switch
         {
             DataSplit.Train => (_data.TrainTokens, WindowsPerEpoch),
@@ -111,7 +131,7 @@ public sealed class EpochSampler
                 throw new ArgumentOutOfRangeException(nameof(windowIndices), window,
                     $"Window {window} (row {row}) is outside the {split} split's windows [0, {windowCount}).");
             }
-            var source = tokenSpan.Slice(window * WindowLength, WindowLength);
+            var source = tokenSpan.Slice(offset + window * WindowLength, WindowLength);
             var inputRow = inputs.Slice(row * SequenceLength, SequenceLength);
             var targetRow = targets.Slice(row * SequenceLength, SequenceLength);
             for (var t = 0; t < SequenceLength; t++)

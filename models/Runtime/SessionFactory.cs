@@ -13,11 +13,13 @@ public static class SessionFactory
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             IntraOpNumThreads = threads,
+            // Measured: running independent branches in parallel (ORT_PARALLEL) was 35% slower here.
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        // Between runs the trainer's own work (optimizer, batches) needs the cores; ORT's pool
-        // threads would otherwise spin-wait on them.
+        // Between runs the trainer's own work (optimizer, batches) and other processes on the machine
+        // need the cores; ORT's pool threads would otherwise spin-wait on them. Measured cost on one
+        // process: none (13.1k vs 12.9k tokens/s, within noise).
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return new InferenceSession(model, options);
     }

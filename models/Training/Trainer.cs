@@ -83,6 +83,7 @@ public sealed class Trainer : IDisposable
         var batch = Config.BatchSize;
         var tokensPerStep = (long)batch * Config.MaxSequenceLength;
         var order = _sampler.EpochOrder(State.Epoch);
+        var offset = _sampler.EpochOffset(State.Epoch);
         var orderEpoch = State.Epoch;
         var (step, epoch, position) = (State.Step, State.Epoch, State.BatchInEpoch);
         var (seconds, tokens) = (State.Seconds, State.Tokens);
@@ -101,10 +102,9 @@ public sealed class Trainer : IDisposable
             stopwatch.Restart();
             if (orderEpoch != epoch)
             {
-                order = _sampler.EpochOrder(epoch);
-                orderEpoch = epoch;
+                (order, offset, orderEpoch) = (_sampler.EpochOrder(epoch), _sampler.EpochOffset(epoch), epoch);
             }
-            _sampler.FillBatch(DataSplit.Train, order.AsSpan(position * batch, batch), _training.Inputs, _training.Targets);
+            _sampler.FillBatch(DataSplit.Train, order.AsSpan(position * batch, batch), _training.Inputs, _training.Targets, offset);
             var loss = _training.ComputeGradients(_rng);
             if (!float.IsFinite(loss))
             {

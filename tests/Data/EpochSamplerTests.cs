@@ -15,8 +15,26 @@ public class EpochSamplerTests
     {
         var sampler = Sampler(1003); // 902 train tokens, 101 validation tokens
 
-        Assert.Equal(180, sampler.WindowsPerEpoch);
+        // (902 - 4) / 5: windows that fit wherever an epoch's grid starts in [0, T].
+        Assert.Equal(179, sampler.WindowsPerEpoch);
         Assert.Equal(20, sampler.ValidationWindows);
+    }
+
+    [Fact]
+    public void Later_epochs_shift_the_window_grid_by_a_seeded_offset()
+    {
+        var sampler = Sampler();
+        var offsets = Enumerable.Range(0, 20).Select(sampler.EpochOffset).ToList();
+
+        Assert.Equal(0, offsets[0]);
+        Assert.All(offsets, o => Assert.InRange(o, 0, SequenceLength));
+        Assert.True(offsets.Distinct().Count() > 2);
+        Assert.Equal(offsets, Enumerable.Range(0, 20).Select(Sampler().EpochOffset));
+
+        var (inputs, targets) = (new long[SequenceLength], new long[SequenceLength]);
+        sampler.FillBatch(DataSplit.Train, [sampler.WindowsPerEpoch - 1], inputs, targets, offset: SequenceLength);
+        Assert.Equal(SequenceLength + (sampler.WindowsPerEpoch - 1) * (SequenceLength + 1), inputs[0]);
+        Assert.Equal(inputs[0] + SequenceLength, targets[^1]);
     }
 
     [Fact]
@@ -116,11 +134,11 @@ public class EpochSamplerTests
     [Fact]
     public void Steps_per_epoch_drop_the_incomplete_last_batch()
     {
-        var sampler = Sampler(); // 180 windows
+        var sampler = Sampler(); // (900 train tokens - 4) / 5 = 179 windows
 
-        Assert.Equal(18, sampler.StepsPerEpoch(10));
+        Assert.Equal(17, sampler.StepsPerEpoch(10));
         Assert.Equal(25, sampler.StepsPerEpoch(7));
-        Assert.Equal(2, sampler.StepsPerEpoch(10, worldSize: 7)); // 180 / 7 = 25 windows per rank
+        Assert.Equal(2, sampler.StepsPerEpoch(10, worldSize: 7)); // 179 / 7 = 25 windows per rank
     }
 
     [Fact]

@@ -1,0 +1,74 @@
+using Distributed.Models;
+using Distributed.Models.Gpt;
+using Distributed.Models.Runtime;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Distributed.Tests.Gpt;
+
+/// <summary>The exported model.onnx is a standalone model whose logits agree with the training graph.</summary>
+public class OnnxExportTests
+{
+    private static readonly GptConfig Config = new()
+    {
+        NumLayers = 2, NumHeads = 2, EmbeddingSize = 16, MaxSequenceLength = 8, VocabSize = 11, BatchSize = 3,
+    };
+
+    [Fact]
+    public void Exported_logits_give_the_training_graphs_loss_and_respect_causality()
+    {
+        var layout = new ParameterLayout(Config);
+        var parameters = new FlatBuffer(layout);
+        var gradients = new FlatBuffer(layout);
+        var rng = new Rng(5);
+        parameters.InitializeGpt2(Config.NumLayers, rng);
+        for (var i = 0; i < parameters.Data.Length; i++)
+        {
+            parameters.Data[i] += (float)(0.1 * rng.NextGaussian());   // away from init, so every weight matters
+        }
+        using var training = new GptTrainingSession(Config, parameters, gradients, threads: 1);
+        var tokens = Enumerable.Range(0, Config.BatchSize * (Config.MaxSequenceLength + 1)).Select(_ => (long)rng.NextInt(Config.VocabSize)).ToArray();
+        tokens.AsSpan(0, training.Inputs.Length).CopyTo(training.Inputs);
+        tokens.AsSpan(Config.BatchSize, training.Targets.Length).CopyTo(training.Targets);
+        var trainingLoss = training.ComputeGradients(rng);
+
+        // A fresh session on the exported bytes: nothing shared with the training graph.
+        var model = GptGraphs.Inference(Config, parameters);
+        using var session = new InferenceSession(model);
+        var logits = Logits(session, training.Inputs, Config.BatchSize, Config.MaxSequenceLength);
+
+        var exportedLoss = MeanCrossEntropy(logits, training.Targets, Config.VocabSize);
+        Assert.Equal(trainingLoss, exportedLoss, 1e-5);
+
+        // Any batch and any shorter sequence: the logits of a prefix equal those of the full sequence.
+        var prefix = training.Inputs.AsSpan(0, 5).ToArray();
+        var prefixLogits = Logits(session, prefix, 1, 5);
+        for (var i = 0; i < prefixLogits.Length; i++)
+        {
+            Assert.Equal(logits[i], prefixLogits[i], 1e-5);
+        }
+    }
+
+    private static float[] Logits(InferenceSession session, long[] ids, int batch, int length)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(ids, [batch, length]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, [TrainingGraph.Ids], [input], ["logits"]);
+        Assert.Equal([batch, length, Config.VocabSize], outputs[0].GetTensorTypeAndShape().Shape);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    private static double MeanCrossEntropy(float[] logits, long[] targets, int vocab)
+    {
+        double total = 0;
+        for (var row = 0; row < targets.Length; row++)
+        {
+            var span = logits.AsSpan(row * vocab, vocab);
+            var max = double.NegativeInfinity;
+            foreach (var v in span) { max = Math.Max(max, v); }
+            double sum = 0;
+            foreach (var v in span) { sum += Math.Exp(v - max); }
+            total += Math.Log(sum) + max - span[(int)targets[row]];
+        }
+        return total / targets.Length;
+    }
+}

@@ -1,0 +1,87 @@
+using Distributed.Models;
+using Distributed.Models.Training;
+
+namespace Distributed.Tests.Training;
+
+public sealed class TrainingTests : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("training-tests-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    private TrainingJobOptions Options(string output, params string[] overrides) => new()
+    {
+        ConfigPath = WriteConfig(TestCorpus.TinyConfig),
+        Overrides = overrides,
+        Data = TestCorpus.WriteFile(_directory.FullName, 12_000),
+        OutputDirectory = Path.Combine(_directory.FullName, output),
+        Threads = 1,
+    };
+
+    private string WriteConfig(GptConfig config)
+    {
+        var path = Path.Combine(_directory.FullName, "config.json");
+        File.WriteAllText(path, ConfigLoader.ToJson(config));
+        return path;
+    }
+
+    [Fact]
+    public void A_tiny_gpt_learns_generated_text_far_below_chance()
+    {
+        var options = Options("run");
+        var observer = new RecordingObserver();
+
+        var summary = TrainingJob.Run(options, observer, _ => { });
+
+        var vocab = TokenizerFiles.Load(options.OutputDirectory).VocabSize;
+        var chance = Math.Log(vocab);
+        Assert.True(summary.ValLoss < 0.35 * chance, $"val loss {summary.ValLoss:F3} vs ln(vocab) {chance:F3}");
+        Assert.True(observer.Losses[^1] < observer.Losses[0] / 2);
+        // One metrics line per evaluation, with the fields users plot.
+        var metrics = MetricsLog.Read(options.OutputDirectory);
+        Assert.Equal([50, 100, 150], metrics.Select(m => m.Step));
+        Assert.Equal(summary.ValLoss, metrics[^1].ValLoss);
+        Assert.All(metrics, m => Assert.True(m.TokensPerSecond > 0 && m.TrainLoss > 0 && m.LearningRate > 0));
+        Assert.True(File.Exists(Path.Combine(options.OutputDirectory, TrainingJob.SummaryFile)));
+    }
+
+    [Fact]
+    public void A_resumed_run_repeats_the_uninterrupted_run_exactly()
+    {
+        // Dropout on, so the resumed run must also restore the dropout-mask generator.
+        string[] overrides = ["dropout=0.1", "max_steps=40", "eval_interval=10"];
+        var straight = new RecordingObserver();
+        var whole = TrainingJob.Run(Options("straight", overrides), straight, _ => { });
+
+        using var interrupt = new CancellationTokenSource();
+        var first = new RecordingObserver(e => { if (e.Step == 20) { interrupt.Cancel(); } });
+        var stopped = TrainingJob.Run(Options("resumed", overrides), first, _ => { }, interrupt.Token);
+        Assert.True(stopped.Interrupted);
+        Assert.Equal(20, stopped.Steps);
+
+        var second = new RecordingObserver();
+        var resumedOptions = Options("resumed", overrides) with { ConfigPath = null };
+        var resumed = TrainingJob.Run(resumedOptions with { ResumeDirectory = resumedOptions.OutputDirectory }, second, _ => { });
+
+        Assert.Equal(straight.Losses, first.Losses.Concat(second.Losses));
+        Assert.Equal(whole.ValLoss, resumed.ValLoss);
+        var a = CheckpointStore.Load(Path.Combine(_directory.FullName, "straight")).ModelTensors;
+        var b = CheckpointStore.Load(Path.Combine(_directory.FullName, "resumed")).ModelTensors;
+        Assert.Equal(a.Select(t => t.Data), b.Select(t => t.Data));
+    }
+
+    [Fact]
+    public void A_corrupted_checkpoint_is_refused_when_resuming()
+    {
+        var options = Options("run", "max_steps=10", "eval_interval=10");
+        TrainingJob.Run(options, new RecordingObserver(), _ => { });
+        var weights = Path.Combine(options.OutputDirectory, CheckpointStore.ModelFile);
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^5] ^= 0x40;
+        File.WriteAllBytes(weights, bytes);
+
+        var error = Assert.Throws<CheckpointException>(() => TrainingJob.Run(
+            options with { ConfigPath = null, ResumeDirectory = options.OutputDirectory }, new RecordingObserver(), _ => { }));
+        Assert.Contains(CheckpointStore.ModelFile, error.Message);
+    }
+}
