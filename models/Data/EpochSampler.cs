@@ -54,6 +54,14 @@ public sealed class EpochSampler
         return windowsPerRank / batchSize;
     }
 
+    /// <summary>The validation split's windows, in text order, as something an evaluation can score.</summary>
+    public DataParallel.IWindowSource Validation => new SplitWindows(this, DataSplit.Validation, ValidationWindows);
+
+    private sealed record SplitWindows(EpochSampler Sampler, DataSplit Split, int Count) : DataParallel.IWindowSource
+    {
+        public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets) => Sampler.FillBatch(Split, windows, inputs, targets);
+    }
+
     /// <summary>
     /// Where epoch <paramref name="epoch"/>'s grid of windows starts in the train split. Epoch 0 starts at
     /// token 0; each later epoch shifts the grid by a seeded offset in [0, T], so a second pass cuts the
@@ -131,15 +139,16 @@ public sealed class EpochSampler
                 throw new ArgumentOutOfRangeException(nameof(windowIndices), window,
                     $"Window {window} (row {row}) is outside the {split} split's windows [0, {windowCount}).");
             }
-            var source = tokenSpan.Slice(offset + window * WindowLength, WindowLength);
-            var inputRow = inputs.Slice(row * SequenceLength, SequenceLength);
-            var targetRow = targets.Slice(row * SequenceLength, SequenceLength);
-            for (var t = 0; t < SequenceLength; t++)
-            {
-                inputRow[t] = source[t];
-                targetRow[t] = source[t + 1];
-            }
+            TokenWindow.Copy(tokenSpan.Slice(offset + window * WindowLength, WindowLength),
+                inputs.Slice(row * SequenceLength, SequenceLength), targets.Slice(row * SequenceLength, SequenceLength));
         }
+    }
+
+    /// <summary>Copies the T + 1 tokens of one window (at the given grid offset) into <paramref name="destination"/>.</summary>
+    public void CopyWindow(DataSplit split, int window, int offset, Span<int> destination)
+    {
+        var tokens = split == DataSplit.Train ? _data.TrainTokens : _data.ValidationTokens;
+        tokens.Span.Slice(offset + window * WindowLength, WindowLength).CopyTo(destination);
     }
 
     private void ThrowIfNoWindow(string split, int tokenCount, int windows)

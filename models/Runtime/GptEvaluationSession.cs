@@ -1,3 +1,4 @@
+using Distributed.Models.DataParallel;
 using Distributed.Models.Gpt;
 using Microsoft.ML.OnnxRuntime;
 
@@ -31,10 +32,10 @@ public sealed class GptEvaluationSession : IDisposable
         }
     }
 
-    /// <summary>Token-weighted mean loss over every window of <paramref name="split"/>.</summary>
-    public double MeanLoss(EpochSampler sampler, DataSplit split)
+    /// <summary>Token-weighted mean loss over every window of <paramref name="source"/>.</summary>
+    public double MeanLoss(IWindowSource source)
     {
-        var windows = split == DataSplit.Validation ? sampler.ValidationWindows : sampler.WindowsPerEpoch;
+        var windows = source.Count;
         var indices = Enumerable.Range(0, windows).ToArray();
         double total = 0;
         for (var start = 0; start < windows; start += MaxBatch)
@@ -42,7 +43,7 @@ public sealed class GptEvaluationSession : IDisposable
             var batch = Math.Min(MaxBatch, windows - start);
             var inputs = new long[batch * _sequenceLength];
             var targets = new long[inputs.Length];
-            sampler.FillBatch(split, indices.AsSpan(start, batch), inputs, targets);
+            source.Fill(indices.AsSpan(start, batch), inputs, targets);
             using var ids = OrtValue.CreateTensorValueFromMemory(inputs, [batch, _sequenceLength]);
             using var next = OrtValue.CreateTensorValueFromMemory(targets, [batch, _sequenceLength]);
             _inputs[^2] = ids;

@@ -31,17 +31,22 @@ public abstract class Optimizer
     };
 
     /// <summary>
-    /// Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/> (0: no
-    /// clipping); returns the norm before clipping.
+    /// The factor that brings the gradients' global L2 norm down to <paramref name="maxNorm"/> (as
+    /// torch.nn.utils.clip_grad_norm_), or 1 when it is already below or clipping is off (0).
     /// </summary>
-    public static double ClipGradientNorm(FlatBuffer gradients, double maxNorm)
+    public static float ClipScale(FlatBuffer gradients, double maxNorm)
     {
         var norm = Math.Sqrt(SumOfSquares(gradients.Data));
-        if (maxNorm > 0 && norm > maxNorm)
+        return maxNorm > 0 && norm > maxNorm ? (float)(maxNorm / (norm + 1e-6)) : 1f;
+    }
+
+    /// <summary>Multiplies every gradient by <paramref name="scale"/> (nothing to do for 1).</summary>
+    public static void Scale(FlatBuffer gradients, float scale)
+    {
+        if (scale != 1f)
         {
-            TensorPrimitives.Multiply(gradients.Data, (float)(maxNorm / (norm + 1e-6)), gradients.Data);
+            TensorPrimitives.Multiply(gradients.Data, scale, gradients.Data);
         }
-        return norm;
     }
 
     /// <summary>Sum of squares accumulated in double over float32 chunks, so large models stay accurate.</summary>

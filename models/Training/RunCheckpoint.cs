@@ -9,7 +9,7 @@ namespace Distributed.Models.Training;
 /// </summary>
 public static class RunCheckpoint
 {
-    public static void Save(string directory, Trainer trainer, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
+    public static void Save(string directory, ModelReplica replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
     {
         var tokenizerDirectory = Directory.CreateTempSubdirectory("tokenizer-");
         try
@@ -17,10 +17,10 @@ public static class RunCheckpoint
             tokenizer.Save(tokenizerDirectory.FullName);
             CheckpointStore.Save(directory, new CheckpointContents
             {
-                ModelTensors = trainer.Layout.Views.Select(v => Tensor(v.Name, v, trainer.Parameters)).ToList(),
-                OptimizerTensors = trainer.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
-                ConfigJson = ConfigLoader.ToJson(trainer.Config),
-                StateJson = trainer.State.ToJson(),
+                ModelTensors = replica.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
+                OptimizerTensors = replica.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
+                ConfigJson = ConfigLoader.ToJson(replica.Config),
+                StateJson = state.ToJson(),
                 ExtraFiles = new Dictionary<string, byte[]>(extraFiles)
                 {
                     [TokenizerFiles.FileName] = File.ReadAllBytes(Path.Combine(tokenizerDirectory.FullName, TokenizerFiles.FileName)),
@@ -41,17 +41,15 @@ public static class RunCheckpoint
         return (config, TokenizerFiles.Load(directory), contents);
     }
 
-    /// <summary>Copies a checkpoint's weights, optimizer moments and position into <paramref name="trainer"/>.</summary>
-    public static void Restore(Trainer trainer, CheckpointContents contents)
+    /// <summary>Copies a checkpoint's weights and optimizer moments into <paramref name="replica"/>; returns its position.</summary>
+    public static TrainingState Restore(ModelReplica replica, CheckpointContents contents)
     {
-        CopyInto(contents.ModelTensors, trainer.Layout.Views.Select(v => (v.Name, v, trainer.Parameters)));
-        CopyInto(contents.OptimizerTensors, trainer.Optimizer.State());
-        trainer.Restore(TrainingState.FromJson(contents.StateJson));
+        CopyInto(contents.ModelTensors, replica.Layout.Views.Select(v => (v.Name, v, replica.Parameters)));
+        CopyInto(contents.OptimizerTensors, replica.Optimizer.State());
+        var state = TrainingState.FromJson(contents.StateJson);
+        replica.Optimizer.RestoreSteps(state.Step);
+        return state;
     }
-
-    /// <summary>Copies the model tensors of a checkpoint into a flat buffer of the same layout.</summary>
-    public static void CopyWeights(CheckpointContents contents, FlatBuffer weights)
-        => CopyInto(contents.ModelTensors, weights.Layout.Views.Select(v => (v.Name, v, weights)));
 
     private static NamedTensor Tensor(string name, ParameterView view, FlatBuffer buffer)
         => new(name, view.Shape, buffer[view].ToArray());

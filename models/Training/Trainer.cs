@@ -24,20 +24,16 @@ public sealed class Trainer : IDisposable
     {
         Config = config;
         _sampler = sampler;
-        Layout = new ParameterLayout(config);
-        Parameters = new FlatBuffer(Layout);
-        Gradients = new FlatBuffer(Layout);
-        Parameters.InitializeGpt2(config.NumLayers, new Rng(config.Seed));
-        Optimizer = Optimizer.Create(config, Layout);
+        Replica = new ModelReplica(config);
         _stepsPerEpoch = sampler.StepsPerEpoch(config.BatchSize);
         TotalSteps = config.MaxSteps > 0 ? Math.Min(config.MaxSteps, config.NumEpochs * _stepsPerEpoch) : config.NumEpochs * _stepsPerEpoch;
         _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
         _rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, 0));
         State = new TrainingState { RngState = _rng.State };
-        _training = new GptTrainingSession(config, Parameters, Gradients, threads);
+        _training = new GptTrainingSession(config, Replica.Parameters, Replica.Gradients, threads);
         try
         {
-            _evaluation = new GptEvaluationSession(config, Parameters, threads);
+            _evaluation = new GptEvaluationSession(config, Replica.Parameters, threads);
         }
         catch
         {
@@ -51,28 +47,21 @@ public sealed class Trainer : IDisposable
 
     public GptConfig Config { get; }
 
-    public ParameterLayout Layout { get; }
-
-    public FlatBuffer Parameters { get; }
-
-    public FlatBuffer Gradients { get; }
-
-    public Optimizer Optimizer { get; }
+    public ModelReplica Replica { get; }
 
     public TrainingState State { get; private set; }
 
     public int TotalSteps { get; }
 
-    /// <summary>Continues from a checkpoint's parameters, optimizer moments and position.</summary>
+    /// <summary>Continues from a checkpoint's position (its tensors are already in <see cref="Replica"/>).</summary>
     public void Restore(TrainingState state)
     {
         State = state;
         _rng = Rng.FromState(state.RngState);
-        Optimizer.RestoreSteps(state.Step);
     }
 
     /// <summary>Mean loss over every validation window with the current parameters.</summary>
-    public double ValidationLoss() => _evaluation.MeanLoss(_sampler, DataSplit.Validation);
+    public double ValidationLoss() => _evaluation.MeanLoss(_sampler.Validation);
 
     /// <summary>
     /// Trains until the last step or until <paramref name="cancel"/> fires (then stops between two
@@ -110,9 +99,8 @@ public sealed class Trainer : IDisposable
             {
                 throw new TrainingDivergedException(step, loss, Config.LearningRate);
             }
-            Optimizer.ClipGradientNorm(Gradients, Config.GradClip);
             var learningRate = _schedule.At(step);
-            Optimizer.Step(Parameters, Gradients, learningRate);
+            Replica.Apply(Optimizer.ClipScale(Replica.Gradients, Config.GradClip), learningRate);
             step++;
             if (++position == _stepsPerEpoch)
             {
@@ -139,7 +127,7 @@ public sealed class Trainer : IDisposable
         {
             checkpoint();
         }
-        return new RunSummary(lastValLoss, lastTrainLoss, tokens / Math.Max(seconds, 1e-9), seconds, step, Layout.TotalLength, interrupted);
+        return new RunSummary(lastValLoss, lastTrainLoss, tokens / Math.Max(seconds, 1e-9), seconds, step, Replica.Layout.TotalLength, interrupted);
     }
 
     private void SaveState(int step, int epoch, int position, double seconds, long tokens)

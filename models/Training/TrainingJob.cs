@@ -50,7 +50,7 @@ public static class TrainingJob
         using var trainer = new Trainer(config, sampler, options.Threads);
         if (checkpoint is not null)
         {
-            RunCheckpoint.Restore(trainer, checkpoint);
+            trainer.Restore(RunCheckpoint.Restore(trainer.Replica, checkpoint));
             log($"Resuming from step {trainer.State.Step} (epoch {trainer.State.Epoch}) of {options.ResumeDirectory}.");
         }
         log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
@@ -58,16 +58,16 @@ public static class TrainingJob
 
         Directory.CreateDirectory(options.OutputDirectory);
         var recorder = new RecordingObserver(observer, options.OutputDirectory);
-        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer, tokenizer), cancel);
+        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer.Replica, trainer.State, tokenizer), cancel);
         AtomicFile.Write(Path.Combine(options.OutputDirectory, SummaryFile),
             s => JsonSerializer.Serialize(s, summary, new JsonSerializerOptions { WriteIndented = true }));
         return summary;
     }
 
     /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>
-    private static void SaveCheckpoint(string directory, Trainer trainer, ITokenizer tokenizer)
-        => RunCheckpoint.Save(directory, trainer, tokenizer,
-            new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(trainer.Config, trainer.Parameters) });
+    public static void SaveCheckpoint(string directory, ModelReplica replica, TrainingState state, ITokenizer tokenizer)
+        => RunCheckpoint.Save(directory, replica, state, tokenizer,
+            new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(replica.Config, replica.Parameters) });
 
     private static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents? Checkpoint) Prepare(TrainingJobOptions options, string text)
     {

@@ -1,0 +1,17 @@
+namespace Distributed.Coordinator.Distributed;
+
+/// <summary>Where a distributed run stands.</summary>
+public enum RunPhase
+{
+    /// <summary>Waiting for the requested number of workers to join.</summary>
+    WaitingForWorkers,
+
+    /// <summary>Workers train the current epoch, all-reducing every step.</summary>
+    Training,
+
+    /// <summary>The epoch (or the run) ended; waiting for every worker's validation report.</summary>
+    Validating,
+
+    /// <summary>Finished, or failed (too few workers left).</summary>
+    Done,
+}

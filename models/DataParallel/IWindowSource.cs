@@ -1,0 +1,10 @@
+namespace Distributed.Models.DataParallel;
+
+/// <summary>A set of token windows that can be scored: a split of a dataset, or a worker's shard.</summary>
+public interface IWindowSource
+{
+    int Count { get; }
+
+    /// <summary>Writes inputs and next-token targets [windows.Length, T] for the given window indices.</summary>
+    void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets);
+}
