@@ -4,6 +4,7 @@ using Distributed.Coordinator.Commands;
 var root = new RootCommand("Train GPT language models on ONNX Runtime.")
 {
     TrainCommand.Create(),
+    ServeCommand.Create(),
     ParamsCommand.Create(),
     SampleCommand.Create(),
 };

@@ -17,7 +17,7 @@ public static class CommandErrors
             return Fail("Invalid configuration", string.Join(Environment.NewLine, e.Problems));
         }
         catch (Exception e) when (e is CheckpointException or FileNotFoundException or InvalidDataException or IOException
-                                      or ArgumentException or KeyNotFoundException or Models.Training.TrainingDivergedException)
+                                      or ArgumentException or KeyNotFoundException or InvalidOperationException or Models.Training.TrainingDivergedException)
         {
             return Fail("Error", e.Message);
         }

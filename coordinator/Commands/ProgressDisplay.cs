@@ -49,5 +49,5 @@ public sealed class ProgressDisplay : ITrainingObserver
 
     public void OnEvaluation(EvaluationReport report)
         => AnsiConsole.MarkupLineInterpolated(
-            $"step {report.Step,6}  epoch {report.Epoch,3}  train loss {report.TrainLoss:F4}  val loss [green]{report.ValLoss:F4}[/]  lr {report.LearningRate:E2}  {report.TokensPerSecond:N0} tok/s");
+            $"step {report.Step,6}  epoch {report.Epoch,3}  train loss {report.TrainLoss:F4}  val loss [green]{report.ValLoss:F4}[/]  perplexity {report.ValPerplexity:F2}  lr {report.LearningRate:E2}  {report.TokensPerSecond:N0} tok/s");
 }

@@ -1,39 +1,46 @@
 using System.CommandLine;
-using Distributed.Models;
+using Distributed.Coordinator.Distributed;
 using Distributed.Models.Training;
 using Spectre.Console;
 
 namespace Distributed.Coordinator.Commands;
 
-/// <summary>`train`: one training run, with a progress bar, a line per evaluation and files in --out.</summary>
+/// <summary>
+/// `train`: one training run with a progress bar, a line per evaluation and files in --out; with
+/// --workers N, a data-parallel run over N worker processes on this machine.
+/// </summary>
 public static class TrainCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "JSON config file (see configs/)." };
-        var data = new Option<string>("--data") { Description = "UTF-8 text file, or 'tinyshakespeare' (downloaded once into the cache).", Required = true };
-        var output = new Option<string>("--out") { Description = "Output folder: checkpoint, model.onnx, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "out" };
-        var set = new Option<string[]>("--set") { Description = "Override a config field: --set learning_rate=3e-4 (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this folder from its last checkpoint." };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
-        var command = new Command("train", "Train a GPT on a text file.") { config, data, output, set, resume, threads };
+        var training = new TrainingOptions();
+        var distributed = new DistributedOptions();
+        var workers = new Option<int>("--workers") { Description = "Train data-parallel with N worker processes on this machine (0: in this process).", DefaultValueFactory = _ => 0 };
+        var command = new Command("train", "Train a GPT on a text file.") { workers };
+        training.AddTo(command);
+        distributed.AddTo(command);
         command.SetAction((result, cancel) => CommandErrors.Guard(() =>
         {
-            var options = new TrainingJobOptions
-            {
-                ConfigPath = result.GetValue(config),
-                Overrides = result.GetValue(set) ?? [],
-                Data = result.GetValue(data)!,
-                OutputDirectory = result.GetValue(output)!,
-                ResumeDirectory = result.GetValue(resume),
-                Threads = result.GetValue(threads),
-            };
-            var summary = ProgressDisplay.Run((observer, cancelRun) =>
-                TrainingJob.Run(options, observer, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), cancelRun), cancel);
-            AnsiConsole.MarkupLineInterpolated(
-                $"[bold]{(summary.Interrupted ? "Interrupted" : "Done")}[/]: step {summary.Steps}, val loss [green]{summary.ValLoss:F4}[/], {summary.TokensPerSecond:N0} tokens/s, {summary.Seconds:F1} s training. Files in {Path.GetFullPath(options.OutputDirectory)}");
+            var options = training.Read(result);
+            var count = result.GetValue(workers);
+            var summary = ProgressDisplay.Run((observer, cancelRun) => count > 0
+                ? DistributedJob.Run(new DistributedJobOptions
+                {
+                    Training = options,
+                    Run = distributed.RunOptions(result, count, options.OutputDirectory),
+                    LocalWorkers = count,
+                    Port = result.GetValue(distributed.Port),
+                }, observer, Log, cancelRun)
+                : TrainingJob.Run(options, observer, Log, cancelRun), cancel);
+            Report(summary, options.OutputDirectory);
             return 0;
         }));
         return command;
     }
+
+    public static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
+
+    public static void Report(RunSummary summary, string outputDirectory)
+        => AnsiConsole.MarkupLineInterpolated(
+            $"[bold]{(summary.Interrupted ? "Interrupted" : "Done")}[/]: step {summary.Steps}, val loss [green]{summary.ValLoss:F4}[/], {summary.TokensPerSecond:N0} tokens/s, {summary.Seconds:F1} s training. Files in {Path.GetFullPath(outputDirectory)}");
 }

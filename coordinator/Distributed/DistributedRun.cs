@@ -23,7 +23,7 @@ namespace Distributed.Coordinator.Distributed;
 public sealed class DistributedRun : IDisposable
 {
     /// <summary>Gradient elements per all-reduce bucket (1 MiB of float32).</summary>
-    public const int BucketElements = 1 << 18;
+    public const int BucketElements = Protocol.DistributedBuckets.Elements;
 
     private readonly Lock _gate = new();
     private readonly ILogger _log;

@@ -12,7 +12,12 @@ public sealed record EvaluationReport(
     [property: JsonPropertyName("train_loss")] double TrainLoss,
     [property: JsonPropertyName("val_loss")] double ValLoss,
     [property: JsonPropertyName("learning_rate")] double LearningRate,
-    [property: JsonPropertyName("tokens_per_sec")] double TokensPerSecond);
+    [property: JsonPropertyName("tokens_per_sec")] double TokensPerSecond)
+{
+    /// <summary>exp(val_loss): the average number of equally likely next tokens the model hesitates between.</summary>
+    [JsonPropertyName("val_perplexity")]
+    public double ValPerplexity => Math.Exp(ValLoss);
+}
 
 /// <summary>The end of a run: summary.json.</summary>
 public sealed record RunSummary(

@@ -42,26 +42,40 @@ public static class TrainingJob
 
     public static RunSummary Run(TrainingJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel = default)
     {
+        var run = Prepare(options, log);
+        using var trainer = new Trainer(run.Config, run.Sampler, options.Threads);
+        if (run.Checkpoint is not null)
+        {
+            trainer.Restore(RunCheckpoint.Restore(trainer.Replica, run.Checkpoint));
+        }
+        var recorder = new RecordingObserver(observer, options.OutputDirectory);
+        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer.Replica, trainer.State, run.Tokenizer), cancel);
+        WriteSummary(options.OutputDirectory, summary);
+        return summary;
+    }
+
+    public static void WriteSummary(string directory, RunSummary summary)
+        => AtomicFile.Write(Path.Combine(directory, SummaryFile),
+            s => JsonSerializer.Serialize(s, summary, new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>What a run starts from: its config, tokenizer, data and (when resuming) checkpoint.</summary>
+    public sealed record PreparedRun(GptConfig Config, ITokenizer Tokenizer, EpochSampler Sampler, CheckpointContents? Checkpoint);
+
+    /// <summary>Reads the data, builds or reloads the tokenizer, resolves the config and creates the output folder.</summary>
+    public static PreparedRun Prepare(TrainingJobOptions options, Action<string> log)
+    {
         var text = TextCorpus.Resolve(options.Data, options.CacheDirectory);
         var (config, tokenizer, checkpoint) = Prepare(options, text);
         log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
-
         var sampler = new EpochSampler(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
-        using var trainer = new Trainer(config, sampler, options.Threads);
+        log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
+            $"{sampler.ValidationWindows:N0} validation windows.");
         if (checkpoint is not null)
         {
-            trainer.Restore(RunCheckpoint.Restore(trainer.Replica, checkpoint));
-            log($"Resuming from step {trainer.State.Step} (epoch {trainer.State.Epoch}) of {options.ResumeDirectory}.");
+            log($"Resuming from {options.ResumeDirectory}.");
         }
-        log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
-            $"{sampler.ValidationWindows:N0} validation windows; {trainer.TotalSteps:N0} steps.");
-
         Directory.CreateDirectory(options.OutputDirectory);
-        var recorder = new RecordingObserver(observer, options.OutputDirectory);
-        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer.Replica, trainer.State, tokenizer), cancel);
-        AtomicFile.Write(Path.Combine(options.OutputDirectory, SummaryFile),
-            s => JsonSerializer.Serialize(s, summary, new JsonSerializerOptions { WriteIndented = true }));
-        return summary;
+        return new PreparedRun(config, tokenizer, sampler, checkpoint);
     }
 
     /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Distributed.Models.Training;
+
+namespace Distributed.Coordinator.Commands;
+
+/// <summary>The options of a training run, shared by `train` and `serve`.</summary>
+public sealed class TrainingOptions
+{
+    public Option<string?> Config { get; } = new("--config") { Description = "JSON config file (see configs/)." };
+
+    public Option<string> Data { get; } = new("--data") { Description = "UTF-8 text file, or 'tinyshakespeare' (downloaded once into the cache).", Required = true };
+
+    public Option<string> Output { get; } = new("--out") { Description = "Output folder: checkpoint, model.onnx, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "out" };
+
+    public Option<string[]> Set { get; } = new("--set") { Description = "Override a config field: --set learning_rate=3e-4 (repeatable)." };
+
+    public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run saved in this folder from its last checkpoint." };
+
+    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Config, Data, Output, Set, Resume, Threads })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public TrainingJobOptions Read(ParseResult result) => new()
+    {
+        ConfigPath = result.GetValue(Config),
+        Overrides = result.GetValue(Set) ?? [],
+        Data = result.GetValue(Data)!,
+        OutputDirectory = result.GetValue(Output)!,
+        ResumeDirectory = result.GetValue(Resume),
+        Threads = result.GetValue(Threads),
+    };
+}

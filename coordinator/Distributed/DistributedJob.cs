@@ -1,0 +1,95 @@
+using System.Net;
+using System.Security.Cryptography;
+using Distributed.Models.Training;
+
+namespace Distributed.Coordinator.Distributed;
+
+/// <summary>Where the workers come from: started here (`train --workers N`) or joining over the network (`serve`).</summary>
+public sealed record DistributedJobOptions
+{
+    public required TrainingJobOptions Training { get; init; }
+
+    public required DistributedRunOptions Run { get; init; }
+
+    /// <summary>Start this many worker processes on this machine; 0: wait for remote workers.</summary>
+    public int LocalWorkers { get; init; }
+
+    public IPAddress Address { get; init; } = IPAddress.Loopback;
+
+    public int Port { get; init; }
+
+    /// <summary>The shared run token; null: a random one (local workers get it through their environment).</summary>
+    public string? Token { get; init; }
+}
+
+/// <summary>
+/// A data-parallel run from the command line's point of view: prepare the data and model, host the
+/// coordinator, start local workers if asked, report progress until the run completes.
+/// </summary>
+public static class DistributedJob
+{
+    public static RunSummary Run(DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
+        => RunAsync(options, observer, log, cancel).GetAwaiter().GetResult();
+
+    private static async Task<RunSummary> RunAsync(DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
+    {
+        var prepared = TrainingJob.Prepare(options.Training, log);
+        (ModelReplica, TrainingState)? resume = null;
+        if (prepared.Checkpoint is not null)
+        {
+            var replica = new ModelReplica(prepared.Config);
+            resume = (replica, RunCheckpoint.Restore(replica, prepared.Checkpoint));
+        }
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
+        using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
+            loggers.CreateLogger<DistributedRun>(), resume);
+        run.EpochValidated += observer.OnEvaluation;
+        var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        await using var host = await CoordinatorHost.StartAsync(run, token, options.Address, options.Port, cancel);
+        var address = new Uri($"http://{(options.Address.Equals(IPAddress.Any) ? "127.0.0.1" : options.Address)}:{CoordinatorHost.BoundPort(host)}");
+        log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
+
+        using var workers = options.LocalWorkers > 0
+            ? new LocalWorkers(options.LocalWorkers, address, token, Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
+                Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
+            : null;
+        await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
+        var summary = run.Completion.IsCompleted ? await run.Completion : null;
+        if (workers is not null)
+        {
+            await workers.StopAsync(options.Run.Timeout);
+        }
+        await host.StopAsync(CancellationToken.None);
+        if (summary is null)
+        {
+            throw new OperationCanceledException("The run was interrupted; resume it with --resume.");
+        }
+        TrainingJob.WriteSummary(options.Training.OutputDirectory, summary);
+        return summary;
+    }
+
+    /// <summary>Feeds the progress display from the run's step counter until the run completes.</summary>
+    private static async Task ReportProgress(DistributedRun run, ITrainingObserver observer, LocalWorkers? workers, string outputDirectory, CancellationToken cancel)
+    {
+        var lastStep = run.CompletedSteps;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var tokensPerStep = (double)run.Config.BatchSize * run.Config.MaxSequenceLength;
+        while (!run.Completion.IsCompleted && !cancel.IsCancellationRequested)
+        {
+            await Task.WhenAny(run.Completion, Task.Delay(250, cancel)).ConfigureAwait(false);
+            if (workers is not null && workers.Processes.All(p => p.HasExited) && !run.Completion.IsCompleted)
+            {
+                throw new InvalidOperationException(
+                    $"All {workers.Processes.Count} worker processes exited before the run finished; their logs are in {Path.Combine(outputDirectory, "logs")}.");
+            }
+            var step = run.CompletedSteps;
+            if (step != lastStep)
+            {
+                var rate = (step - lastStep) * tokensPerStep / clock.Elapsed.TotalSeconds;
+                observer.OnStep(new StepReport(step, run.TotalSteps, 0, run.LastStepLoss, 0, rate));
+                lastStep = step;
+                clock.Restart();
+            }
+        }
+    }
+}

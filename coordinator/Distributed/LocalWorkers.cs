@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Distributed.Protocol;
+
+namespace Distributed.Coordinator.Distributed;
+
+/// <summary>
+/// `train --workers N`: N worker processes on this machine (like torchrun --nproc_per_node), each
+/// with its share of the CPU threads, logging to &lt;out&gt;/logs/worker-K.log. Owns the processes.
+/// </summary>
+public sealed class LocalWorkers : IDisposable
+{
+    private readonly List<Process> _processes = [];
+
+    public LocalWorkers(int count, Uri coordinator, string token, int threadsEach, string logDirectory, TimeSpan timeout)
+    {
+        Directory.CreateDirectory(logDirectory);
+        var (program, prefix) = WorkerCommand();
+        for (var k = 0; k < count; k++)
+        {
+            var start = new ProcessStartInfo(program)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in prefix.Concat(["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(),
+                         "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                start.ArgumentList.Add(argument);
+            }
+            start.Environment[RunToken.EnvironmentVariable] = token;
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
+            _processes.Add(process);
+            var log = new StreamWriter(Path.Combine(logDirectory, $"worker-{k}.log")) { AutoFlush = true };
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+            process.Exited += (_, _) => { lock (log) { log.Dispose(); } };
+            process.EnableRaisingEvents = true;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+    }
+
+    public IReadOnlyList<Process> Processes => _processes;
+
+    /// <summary>Waits for the workers to leave on their own, then kills any that did not.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        using var timeout = new CancellationTokenSource(grace);
+        foreach (var process in _processes)
+        {
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            process.Dispose();
+        }
+    }
+
+    /// <summary>The worker build copied next to the coordinator: its apphost, else `dotnet worker.dll`.</summary>
+    private static (string Program, string[] Prefix) WorkerCommand()
+    {
+        var directory = AppContext.BaseDirectory;
+        var apphost = Path.Combine(directory, OperatingSystem.IsWindows() ? "worker.exe" : "worker");
+        if (File.Exists(apphost))
+        {
+            return (apphost, []);
+        }
+        var dll = Path.Combine(directory, "worker.dll");
+        return File.Exists(dll)
+            ? ("dotnet", [dll])
+            : throw new FileNotFoundException($"The worker build is missing from {directory}; build the solution (dotnet build Distributed.sln -c Release).");
+    }
+}

@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+
+namespace Distributed.Protocol;
+
+/// <summary>
+/// Bulk transfers (state, shards) go as 1 MiB chunks; the last chunk of each blob carries the
+/// SHA-256 of the whole blob so the receiver can check it arrived intact.
+/// </summary>
+public static class Chunks
+{
+    public const int Bytes = 1 << 20;
+
+    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(byte[] blob)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(blob));
+        for (long offset = 0; offset < blob.Length || offset == 0; offset += Bytes)
+        {
+            var length = (int)Math.Min(Bytes, blob.Length - offset);
+            var last = offset + length >= blob.Length;
+            yield return (offset, ByteString.CopyFrom(blob, (int)offset, length), last ? hash : "");
+            if (last)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>Assembles chunks into <paramref name="blob"/> and, at the last one, checks the hash.</summary>
+    public static bool Put(byte[] blob, long offset, ByteString chunk, string sha256, string what)
+    {
+        chunk.Span.CopyTo(blob.AsSpan((int)offset));
+        if (sha256.Length == 0)
+        {
+            return false;
+        }
+        var actual = Convert.ToHexStringLower(SHA256.HashData(blob));
+        if (actual != sha256)
+        {
+            throw new InvalidDataException($"{what} arrived corrupted: SHA-256 {actual}, expected {sha256}.");
+        }
+        return true;
+    }
+}

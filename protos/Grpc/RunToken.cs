@@ -1,0 +1,11 @@
+namespace Distributed.Protocol;
+
+/// <summary>The shared secret every call of a run carries, so strangers cannot join or feed gradients.</summary>
+public static class RunToken
+{
+    /// <summary>gRPC metadata key of the token.</summary>
+    public const string Header = "x-run-token";
+
+    /// <summary>Where --token falls back to (keeps the secret off the command line and out of `ps`).</summary>
+    public const string EnvironmentVariable = "DISTRIBUTED_TOKEN";
+}

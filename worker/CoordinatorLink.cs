@@ -1,0 +1,128 @@
+using System.Net.Http;
+using Distributed.Protocol;
+using Distributed.Protocol.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace Distributed.Worker;
+
+/// <summary>
+/// The gRPC connection to the coordinator: every call carries the run token, and a heartbeat loop
+/// watches the coordinator. When it has not answered for the timeout (or says this worker was
+/// dropped), <see cref="Lost"/> fires so that no wait in the worker lasts forever.
+/// </summary>
+public sealed class CoordinatorLink : IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly CancellationTokenSource _lost = new();
+    private readonly WorkerHealth _health;
+    private readonly ILogger _log;
+
+    public CoordinatorLink(WorkerOptions options, WorkerHealth health, ILogger log)
+    {
+        (_health, _log, Timeout) = (health, log, options.Timeout);
+        _channel = GrpcChannel.ForAddress(options.Coordinator, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+                // HTTP/2 pings notice a dead connection even while a stream waits for data.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(5),
+                KeepAlivePingTimeout = options.Timeout,
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                EnableMultipleHttp2Connections = true,
+            },
+            MaxReceiveMessageSize = 64 << 20,
+        });
+        Client = new Coordinator.CoordinatorClient(_channel.Intercept(metadata =>
+        {
+            metadata.Add(RunToken.Header, options.Token);
+            return metadata;
+        }));
+    }
+
+    public Coordinator.CoordinatorClient Client { get; }
+
+    public TimeSpan Timeout { get; private set; }
+
+    /// <summary>Fires when the coordinator is gone or has dropped this worker.</summary>
+    public CancellationToken Lost => _lost.Token;
+
+    public string? LostReason { get; private set; }
+
+    /// <summary>A deadline for one ordinary call.</summary>
+    public DateTime Deadline => DateTime.UtcNow + Timeout;
+
+    /// <summary>Joins, retrying while the coordinator is not up yet, for at most the timeout.</summary>
+    public async Task<JoinReply> JoinAsync(JoinRequest request, CancellationToken cancel)
+    {
+        var giveUp = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            try
+            {
+                var reply = await Client.JoinAsync(request, deadline: DateTime.UtcNow + TimeSpan.FromSeconds(5), cancellationToken: cancel);
+                Timeout = TimeSpan.FromMilliseconds(reply.TimeoutMs);
+                return reply;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && DateTime.UtcNow < giveUp)
+            {
+                _log.LogInformation("Coordinator not reachable yet ({Status}); retrying", e.StatusCode);
+                await Task.Delay(500, cancel);
+            }
+        }
+    }
+
+    /// <summary>Beats until cancelled; fires <see cref="Lost"/> after the timeout without an answer.</summary>
+    public async Task HeartbeatAsync(string workerId, TimeSpan interval, CancellationToken cancel)
+    {
+        var lastAnswer = DateTime.UtcNow;
+        while (!cancel.IsCancellationRequested)
+        {
+            try
+            {
+                var reply = await Client.HeartbeatAsync(new HeartbeatRequest { WorkerId = workerId },
+                    deadline: DateTime.UtcNow + TimeSpan.FromSeconds(Math.Max(2, interval.TotalSeconds * 2)), cancellationToken: cancel);
+                lastAnswer = DateTime.UtcNow;
+                if (!reply.Known)
+                {
+                    Lose("the coordinator dropped this worker");
+                    return;
+                }
+            }
+            catch (RpcException e) when (!cancel.IsCancellationRequested)
+            {
+                _health.NotServing($"coordinator unreachable: {e.Status.Detail}");
+                var silent = DateTime.UtcNow - lastAnswer;
+                _log.LogWarning("Heartbeat failed ({Status}); coordinator silent for {Seconds:F1} s", e.StatusCode, silent.TotalSeconds);
+                if (silent > Timeout)
+                {
+                    Lose($"the coordinator at {_channel.Target} has not answered for {silent.TotalSeconds:F0} s (timeout {Timeout.TotalSeconds:F0} s)");
+                    return;
+                }
+            }
+            try
+            {
+                await Task.Delay(interval, cancel);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Lose(string reason)
+    {
+        LostReason = reason;
+        _health.NotServing(reason);
+        _lost.Cancel();
+    }
+
+    public void Dispose()
+    {
+        _lost.Dispose();
+        _channel.Dispose();
+    }
+}

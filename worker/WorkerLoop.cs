@@ -1,0 +1,262 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Distributed.Models;
+using Distributed.Models.DataParallel;
+using Distributed.Models.Runtime;
+using Distributed.Models.Training;
+using Distributed.Protocol;
+using Distributed.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Distributed.Worker;
+
+/// <summary>
+/// A worker's life: join, then take assignments until told to stop. For each assignment: bring the
+/// local replica up to the coordinator's state if needed, fetch the shard, and for every step compute
+/// the gradient with the training graph, stream it in buckets, receive the averaged buckets and the
+/// step's closing message, and apply the same update as the coordinator. At the end of an epoch,
+/// score the validation shard and report it.
+/// </summary>
+public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogger<WorkerLoop> log)
+{
+    // Names the dropout-mask stream of a worker's assignment (differs from the trainer's own).
+    private const ulong DropoutPurpose = 0x57_44_52_4F_50_4F_55_54; // "WDROPOUT"
+
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        using var link = new CoordinatorLink(options, health, log);
+        var join = await link.JoinAsync(new JoinRequest
+        {
+            ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
+        }, stop);
+        log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
+        var (config, _) = LoadRun(join);
+        if (ModelFingerprint.Of(config) != join.ModelFingerprint)
+        {
+            throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
+        }
+
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(stop, link.Lost);
+        var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
+        using var training = new WorkerTraining(config, options.Threads, join, link, log);
+        try
+        {
+            while (true)
+            {
+                var assignment = await link.Client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId },
+                    deadline: link.Deadline, cancellationToken: running.Token);
+                switch (assignment.Kind)
+                {
+                    case Assignment.Types.Kind.Stop:
+                        log.LogInformation("Stopping: {Reason}", assignment.Reason);
+                        health.NotServing($"stopped: {assignment.Reason}");
+                        await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
+                        return 0;
+                    case Assignment.Types.Kind.Wait:
+                        await Task.Delay(assignment.RetryAfterMs, running.Token);
+                        continue;
+                }
+                health.Serving();
+                try
+                {
+                    await training.RunAsync(assignment, running.Token);
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
+                {
+                    log.LogInformation("Assignment of generation {Generation} ended early: {Detail}", assignment.Generation, e.Status.Detail);
+                }
+            }
+        }
+        catch (Exception e) when (link.Lost.IsCancellationRequested && e is OperationCanceledException or RpcException)
+        {
+            throw new CoordinatorLostException(link.LostReason ?? "the coordinator is gone");
+        }
+        finally
+        {
+            await running.CancelAsync();
+            await heartbeat;
+        }
+    }
+
+    private static (GptConfig Config, ITokenizer Tokenizer) LoadRun(JoinReply join)
+    {
+        var directory = Directory.CreateTempSubdirectory("worker-run-");
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.FullName, "config.json"), join.ConfigJson);
+            File.WriteAllText(Path.Combine(directory.FullName, TokenizerFiles.FileName), join.TokenizerJson);
+            return (ConfigLoader.Load(Path.Combine(directory.FullName, "config.json"), []), TokenizerFiles.Load(directory.FullName));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The worker's replica and sessions, and one assignment's steps.</summary>
+    private sealed class WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, ILogger log) : IDisposable
+    {
+        private readonly ModelReplica _replica = new(config);
+        private long _stateStep = -1;   // optimizer steps in the local replica; -1: not received yet
+        private GptTrainingSession? _session;
+        private GptEvaluationSession? _evaluation;
+
+        public async Task RunAsync(Assignment assignment, CancellationToken cancel)
+        {
+            if (_stateStep != assignment.FirstStep)
+            {
+                await FetchStateAsync(cancel);
+            }
+            var (train, validation) = await FetchShardAsync(assignment.Generation, cancel);
+            if (_session is null || _session.Inputs.Length != assignment.BatchSize * config.MaxSequenceLength)
+            {
+                _session?.Dispose();
+                _session = new GptTrainingSession(config with { BatchSize = assignment.BatchSize }, _replica.Parameters, _replica.Gradients, threads);
+            }
+            log.LogInformation("Generation {Generation}: rank {Rank} of {World}, epoch {Epoch}, steps {First}..{Last}, batch {Batch}",
+                assignment.Generation, assignment.Rank, assignment.WorldSize, assignment.Epoch, assignment.FirstStep,
+                assignment.FirstStep + assignment.Steps - 1, assignment.BatchSize);
+            await TrainStepsAsync(assignment, train, _session, cancel);
+            if (assignment.ValidateAtEnd)
+            {
+                _evaluation ??= new GptEvaluationSession(config, _replica.Parameters, threads);
+                var loss = _evaluation.MeanLoss(validation);
+                var tokens = (long)validation.Count * config.MaxSequenceLength;
+                await link.Client.ReportValidationAsync(new ValidationReport
+                {
+                    WorkerId = join.WorkerId, Generation = assignment.Generation, Epoch = assignment.Epoch, LossSum = loss * tokens, Tokens = tokens,
+                }, deadline: link.Deadline, cancellationToken: cancel);
+            }
+        }
+
+        private async Task TrainStepsAsync(Assignment assignment, WindowShard shard, GptTrainingSession session, CancellationToken cancel)
+        {
+            using var call = link.Client.AllReduce(cancellationToken: cancel);
+            var steps = Channel.CreateUnbounded<StepDone>(new UnboundedChannelOptions { SingleReader = true });
+            var receiving = ReceiveAsync(call.ResponseStream, steps.Writer, cancel);
+            var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
+            var windows = new int[assignment.BatchSize];
+            var gradients = _replica.Gradients.Data;
+            var bucketCount = (gradients.Length + DistributedBuckets.Elements - 1) / DistributedBuckets.Elements;
+            try
+            {
+                for (var i = 0; i < assignment.Steps; i++)
+                {
+                    var step = assignment.FirstStep + i;
+                    for (var j = 0; j < windows.Length; j++)
+                    {
+                        windows[j] = i * windows.Length + j;
+                    }
+                    shard.Fill(windows, session.Inputs, session.Targets);
+                    var loss = session.ComputeGradients(rng);
+                    for (var bucket = 0; bucket < bucketCount; bucket++)
+                    {
+                        var start = bucket * DistributedBuckets.Elements;
+                        var length = Math.Min(DistributedBuckets.Elements, gradients.Length - start);
+                        await call.RequestStream.WriteAsync(new GradientBucket
+                        {
+                            WorkerId = join.WorkerId,
+                            ModelFingerprint = i == 0 && bucket == 0 ? join.ModelFingerprint : "",
+                            Generation = assignment.Generation,
+                            Step = step,
+                            Bucket = bucket,
+                            Loss = loss,
+                            Data = ByteString.CopyFrom(MemoryMarshal.AsBytes(gradients.AsSpan(start, length))),
+                        }, cancel);
+                    }
+                    var done = await steps.Reader.ReadAsync(cancel);
+                    if (done.Step != step)
+                    {
+                        throw new InvalidOperationException($"The coordinator closed step {done.Step} while this worker was at step {step}.");
+                    }
+                    _replica.Apply(done.ClipScale, done.LearningRate);
+                    _stateStep = step + 1;
+                    _replica.Optimizer.RestoreSteps(_stateStep);
+                }
+                await call.RequestStream.CompleteAsync();
+                await receiving;
+            }
+            catch (ChannelClosedException e) when (e.InnerException is RpcException rpc)
+            {
+                throw rpc;
+            }
+        }
+
+        private async Task ReceiveAsync(IAsyncStreamReader<ReduceReply> replies, ChannelWriter<StepDone> steps, CancellationToken cancel)
+        {
+            try
+            {
+                await foreach (var reply in replies.ReadAllAsync(cancel))
+                {
+                    if (reply.MessageCase == ReduceReply.MessageOneofCase.Bucket)
+                    {
+                        var values = MemoryMarshal.Cast<byte, float>(reply.Bucket.Data.Span);
+                        values.CopyTo(_replica.Gradients.Data.AsSpan(reply.Bucket.Bucket * DistributedBuckets.Elements));
+                    }
+                    else
+                    {
+                        await steps.WriteAsync(reply.StepDone, cancel);
+                    }
+                }
+                steps.TryComplete();
+            }
+            catch (Exception e)
+            {
+                steps.TryComplete(e);
+            }
+        }
+
+        private async Task FetchStateAsync(CancellationToken cancel)
+        {
+            using var call = link.Client.FetchState(new StateRequest { WorkerId = join.WorkerId }, deadline: link.Deadline, cancellationToken: cancel);
+            var targets = new Dictionary<string, float[]> { ["parameters"] = _replica.Parameters.Data };
+            if (_replica.Optimizer is AdamW adam)
+            {
+                targets["exp_avg"] = adam.FirstMoment.Data;
+                targets["exp_avg_sq"] = adam.SecondMoment.Data;
+            }
+            var received = new Dictionary<string, byte[]>();
+            long step = 0;
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
+            {
+                step = chunk.Step;
+                if (!received.TryGetValue(chunk.Tensor, out var blob))
+                {
+                    received[chunk.Tensor] = blob = new byte[chunk.TotalElements * sizeof(float)];
+                }
+                if (Chunks.Put(blob, chunk.Offset * sizeof(float), chunk.Data, chunk.Sha256, $"State tensor '{chunk.Tensor}'"))
+                {
+                    MemoryMarshal.Cast<byte, float>(blob).CopyTo(targets[chunk.Tensor]);
+                }
+            }
+            _stateStep = step;
+            _replica.Optimizer.RestoreSteps(step);
+            log.LogInformation("Received the coordinator's state at step {Step}", step);
+        }
+
+        private async Task<(WindowShard Train, WindowShard Validation)> FetchShardAsync(long generation, CancellationToken cancel)
+        {
+            using var call = link.Client.FetchShard(new ShardRequest { WorkerId = join.WorkerId, Generation = generation },
+                deadline: link.Deadline, cancellationToken: cancel);
+            var blobs = new Dictionary<ShardChunk.Types.Split, byte[]>();
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
+            {
+                if (!blobs.TryGetValue(chunk.Split, out var blob))
+                {
+                    blobs[chunk.Split] = blob = new byte[chunk.TotalTokens * sizeof(int)];
+                }
+                Chunks.Put(blob, chunk.Offset * sizeof(int), chunk.Tokens, chunk.Sha256, $"The {chunk.Split} shard");
+            }
+            WindowShard Shard(ShardChunk.Types.Split split) =>
+                new(MemoryMarshal.Cast<byte, int>(blobs.GetValueOrDefault(split, [])).ToArray(), config.MaxSequenceLength);
+            return (Shard(ShardChunk.Types.Split.Train), Shard(ShardChunk.Types.Split.Validation));
+        }
+
+        public void Dispose()
+        {
+            _session?.Dispose();
+            _evaluation?.Dispose();
+        }
+    }
+}
