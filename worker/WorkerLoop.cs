@@ -44,27 +44,23 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         {
             while (true)
             {
-                var assignment = await link.Client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId },
-                    deadline: link.Deadline, cancellationToken: running.Token);
-                switch (assignment.Kind)
-                {
-                    case Assignment.Types.Kind.Stop:
-                        log.LogInformation("Stopping: {Reason}", assignment.Reason);
-                        health.NotServing($"stopped: {assignment.Reason}");
-                        await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
-                        return 0;
-                    case Assignment.Types.Kind.Wait:
-                        await Task.Delay(assignment.RetryAfterMs, running.Token);
-                        continue;
-                }
-                health.Serving();
                 try
                 {
-                    await training.RunAsync(assignment, running.Token);
+                    if (await NextAsync(link, join, training, running.Token) is { } exitCode)
+                    {
+                        return exitCode;
+                    }
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
                 {
-                    log.LogInformation("Assignment of generation {Generation} ended early: {Detail}", assignment.Generation, e.Status.Detail);
+                    log.LogInformation("Assignment ended early: {Detail}", e.Status.Detail);
+                }
+                catch (RpcException e) when (IsConnectionProblem(e) && !running.IsCancellationRequested)
+                {
+                    // The heartbeat decides when the coordinator counts as lost; until then, keep asking.
+                    health.NotServing($"coordinator unreachable: {e.Status.Detail}");
+                    log.LogWarning("Lost the connection to the coordinator ({Status}); retrying", e.StatusCode);
+                    await Task.Delay(500, running.Token);
                 }
             }
         }
@@ -78,6 +74,30 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             await heartbeat;
         }
     }
+
+    /// <summary>Takes and carries out one assignment; returns an exit code when the run is over for this worker.</summary>
+    private async Task<int?> NextAsync(CoordinatorLink link, JoinReply join, WorkerTraining training, CancellationToken cancel)
+    {
+        var assignment = await link.Client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId },
+            deadline: link.Deadline, cancellationToken: cancel);
+        switch (assignment.Kind)
+        {
+            case Assignment.Types.Kind.Stop:
+                log.LogInformation("Stopping: {Reason}", assignment.Reason);
+                health.NotServing($"stopped: {assignment.Reason}");
+                await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
+                return 0;
+            case Assignment.Types.Kind.Wait:
+                await Task.Delay(assignment.RetryAfterMs, cancel);
+                return null;
+        }
+        health.Serving();
+        await training.RunAsync(assignment, cancel);
+        return null;
+    }
+
+    private static bool IsConnectionProblem(RpcException e)
+        => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
 
     private static (GptConfig Config, ITokenizer Tokenizer) LoadRun(JoinReply join)
     {
@@ -180,6 +200,11 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             catch (ChannelClosedException e) when (e.InnerException is RpcException rpc)
             {
                 throw rpc;
+            }
+            catch (Exception e) when (e is IOException || (e is InvalidOperationException && receiving.IsCompleted))
+            {
+                // Writing failed because the stream is gone: report it as the connection problem it is.
+                throw new RpcException(new Status(StatusCode.Unavailable, $"the all-reduce stream broke: {e.Message}"));
             }
         }
 

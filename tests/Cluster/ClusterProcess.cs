@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using Distributed.Protocol;
+
+namespace Distributed.Tests.Cluster;
+
+/// <summary>
+/// A real coordinator or worker process started from the build next to the tests, with its output
+/// captured so a test can wait for a line. Killed on dispose.
+/// </summary>
+internal sealed class ClusterProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ClusterProcess(string program, IEnumerable<string> arguments, string token)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment[RunToken.EnvironmentVariable] = token;
+        start.Environment["NO_COLOR"] = "1";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public static ClusterProcess Coordinator(string token, params string[] arguments) => new("coordinator", arguments, token);
+
+    public static ClusterProcess Worker(string token, int coordinatorPort, int healthPort, string name, params string[] extra)
+        => new("worker", ["--coordinator", $"http://127.0.0.1:{coordinatorPort}", "--health-port", healthPort.ToString(),
+            "--threads", "1", "--name", name, .. extra], token);
+
+    public string Output { get { lock (_output) { return _output.ToString(); } } }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits until the output matches <paramref name="pattern"/>; fails the test with the output on timeout.</summary>
+    public async Task<Match> WaitFor(string pattern, TimeSpan timeout)
+    {
+        var regex = new Regex(pattern);
+        var giveUp = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < giveUp)
+        {
+            var match = regex.Match(Output);
+            if (match.Success)
+            {
+                return match;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"No '{pattern}' within {timeout.TotalSeconds} s. Output:\n{Output}");
+    }
+
+    public async Task<int> WaitForExit(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"Still running after {timeout.TotalSeconds} s. Output:\n{Output}");
+        }
+        return _process.ExitCode;
+    }
+
+    /// <summary>kill -9.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Runtime.InteropServices;
+using Distributed.Protocol;
+using Distributed.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace Distributed.Tests.Cluster;
+
+/// <summary>
+/// Bad peers are refused with a clear gRPC status and a log line naming them, and the run goes on
+/// with its real workers: no crash, no poisoned model.
+/// </summary>
+public sealed class RefusalTests : IDisposable
+{
+    private readonly ClusterRun _run = new();
+
+    public void Dispose() => _run.Dispose();
+
+    private async Task<(ClusterProcess Coordinator, int Port)> Serve(int workers)
+    {
+        var port = ClusterProcess.FreePort();
+        var coordinator = ClusterProcess.Coordinator(_run.Token,
+            ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", workers.ToString(), "--timeout", "5", .. _run.RunArguments("run")]);
+        await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
+        return (coordinator, port);
+    }
+
+    private static Protocol.V1.Coordinator.CoordinatorClient Client(GrpcChannel channel, string token)
+        => new(channel.Intercept(m => { m.Add(RunToken.Header, token); return m; }));
+
+    private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = "intruder", Device = "cpu", Threads = 1 };
+
+    [Fact]
+    public async Task A_wrong_token_is_refused()
+    {
+        var (coordinator, port) = await Serve(1);
+        using var _ = coordinator;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client(channel, "not-the-token").JoinAsync(Join).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        await coordinator.WaitFor("Refused /distributed.v1.Coordinator/Join from .*wrong run token", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_wrong_protocol_version_is_refused()
+    {
+        var (coordinator, port) = await Serve(1);
+        using var _ = coordinator;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+
+        var request = Join;
+        request.ProtocolVersion = (ProtocolVersion)2;
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client(channel, _run.Token).JoinAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("Protocol version", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_mismatched_model_fingerprint_is_refused()
+    {
+        var (coordinator, port) = await Serve(1);
+        using var _ = coordinator;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = Client(channel, _run.Token);
+        var (join, assignment) = await JoinAndAssign(client);
+
+        using var call = client.AllReduce();
+        await call.RequestStream.WriteAsync(Bucket(join, assignment, new byte[16], fingerprint: new string('0', 64)));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        await coordinator.WaitFor(@"Refused rank 0 \(intruder.*model fingerprint 0{64} differs", TimeSpan.FromSeconds(5));
+    }
+
+    [Theory]
+    [InlineData("length")]
+    [InlineData("nan")]
+    public async Task A_bad_gradient_is_refused_and_the_run_goes_on_with_the_real_worker(string problem)
+    {
+        var (coordinator, port) = await Serve(2);
+        using var _ = coordinator;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = Client(channel, _run.Token);
+        var joined = client.JoinAsync(Join).ResponseAsync;
+        using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
+        var join = await joined;
+        var assignment = await NextTrainAssignment(client, join);
+
+        var elements = (int)Math.Min(DistributedBuckets.Elements, new Models.Gpt.ParameterLayout(_run.Config with { VocabSize = VocabOf(join) }).TotalLength);
+        var data = new float[problem == "length" ? elements - 1 : elements];
+        if (problem == "nan")
+        {
+            data[3] = float.NaN;
+        }
+        using var call = client.AllReduce();
+        await call.RequestStream.WriteAsync(Bucket(join, assignment, MemoryMarshal.AsBytes(data.AsSpan()).ToArray(), join.ModelFingerprint));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("intruder", error.Status.Detail);
+        Assert.Contains(problem == "nan" ? "NaN or infinity" : "it must be", error.Status.Detail);
+        await coordinator.WaitFor("Refused a gradient: rank \\d \\(intruder", TimeSpan.FromSeconds(5));
+        // The honest worker finishes the run alone, with a finite model.
+        Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
+        Assert.Contains("Done", coordinator.Output);
+        var weights = Models.CheckpointStore.Load(_run.Folder("run")).ModelTensors.SelectMany(t => t.Data);
+        Assert.All(weights, w => Assert.True(float.IsFinite(w)));
+    }
+
+    private static int VocabOf(JoinReply join)
+        => System.Text.Json.JsonDocument.Parse(join.TokenizerJson).RootElement.GetProperty("chars").GetArrayLength();
+
+    private static async Task<(JoinReply, Assignment)> JoinAndAssign(Protocol.V1.Coordinator.CoordinatorClient client)
+    {
+        var join = await client.JoinAsync(Join);
+        return (join, await NextTrainAssignment(client, join));
+    }
+
+    private static async Task<Assignment> NextTrainAssignment(Protocol.V1.Coordinator.CoordinatorClient client, JoinReply join)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var assignment = await client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId });
+            if (assignment.Kind == Assignment.Types.Kind.Train)
+            {
+                return assignment;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("No training assignment.");
+    }
+
+    private static GradientBucket Bucket(JoinReply join, Assignment assignment, byte[] data, string fingerprint) => new()
+    {
+        WorkerId = join.WorkerId, ModelFingerprint = fingerprint, Generation = assignment.Generation, Step = assignment.FirstStep,
+        Bucket = 0, Data = ByteString.CopyFrom(data), Loss = 1f,
+    };
+}
