@@ -7,5 +7,6 @@ var root = new RootCommand("Train GPT language models on ONNX Runtime.")
     ServeCommand.Create(),
     ParamsCommand.Create(),
     SampleCommand.Create(),
+    BenchmarkCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

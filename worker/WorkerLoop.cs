@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Distributed.Models;
@@ -85,7 +86,15 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             case Assignment.Types.Kind.Stop:
                 log.LogInformation("Stopping: {Reason}", assignment.Reason);
                 health.NotServing($"stopped: {assignment.Reason}");
-                await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
+                try
+                {
+                    await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
+                }
+                catch (RpcException e)
+                {
+                    // The run is over either way; a coordinator already shut down is not an error.
+                    log.LogInformation("Could not say goodbye ({Status}); the run is over", e.StatusCode);
+                }
                 return 0;
             case Assignment.Types.Kind.Wait:
                 await Task.Delay(assignment.RetryAfterMs, cancel);
@@ -159,6 +168,8 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             var windows = new int[assignment.BatchSize];
             var gradients = _replica.Gradients.Data;
             var bucketCount = (gradients.Length + DistributedBuckets.Elements - 1) / DistributedBuckets.Elements;
+            var (computeClock, reduceClock, optimizerClock) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
+            var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             try
             {
                 for (var i = 0; i < assignment.Steps; i++)
@@ -168,8 +179,11 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                     {
                         windows[j] = i * windows.Length + j;
                     }
+                    computeClock.Start();
                     shard.Fill(windows, session.Inputs, session.Targets);
                     var loss = session.ComputeGradients(rng);
+                    computeClock.Stop();
+                    reduceClock.Start();
                     for (var bucket = 0; bucket < bucketCount; bucket++)
                     {
                         var start = bucket * DistributedBuckets.Elements;
@@ -186,6 +200,8 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                         }, cancel);
                     }
                     var done = await steps.Reader.ReadAsync(cancel);
+                    reduceClock.Stop();
+                    optimizerClock.Start();
                     if (done.Step != step)
                     {
                         throw new InvalidOperationException($"The coordinator closed step {done.Step} while this worker was at step {step}.");
@@ -193,9 +209,16 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                     _replica.Apply(done.ClipScale, done.LearningRate);
                     _stateStep = step + 1;
                     _replica.Optimizer.RestoreSteps(_stateStep);
+                    optimizerClock.Stop();
                 }
                 await call.RequestStream.CompleteAsync();
                 await receiving;
+                var perStep = 1000.0 / Math.Max(1, assignment.Steps);
+                log.LogInformation(
+                    "{Steps} steps: per step {Compute:F1} ms forward/backward, {Reduce:F1} ms all-reduce (send, wait, receive), {Optimizer:F1} ms optimizer; " +
+                    "this process used {Cpu:F1} ms CPU per step",
+                    assignment.Steps, computeClock.Elapsed.TotalSeconds * perStep, reduceClock.Elapsed.TotalSeconds * perStep,
+                    optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep);
             }
             catch (ChannelClosedException e) when (e.InnerException is RpcException rpc)
             {

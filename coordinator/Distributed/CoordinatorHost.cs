@@ -18,12 +18,7 @@ public static class CoordinatorHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Limits.Http2.InitialConnectionWindowSize = WindowBytes;
-            kestrel.Limits.Http2.InitialStreamWindowSize = WindowBytes;
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, address, port));
         builder.Services.AddSingleton(run);
         builder.Services.AddSingleton(new RunTokenSecret(token));
         builder.Services.AddGrpc(options =>
@@ -38,6 +33,14 @@ public static class CoordinatorHost
         app.MapGrpcHealthChecksService();
         await app.StartAsync(cancel);
         return app;
+    }
+
+    /// <summary>HTTP/2 without TLS on one address, with large flow-control windows.</summary>
+    public static void Configure(KestrelServerOptions kestrel, IPAddress address, int port)
+    {
+        kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
+        kestrel.Limits.Http2.InitialConnectionWindowSize = WindowBytes;
+        kestrel.Limits.Http2.InitialStreamWindowSize = WindowBytes;
     }
 
     /// <summary>The port Kestrel actually bound (useful with port 0).</summary>

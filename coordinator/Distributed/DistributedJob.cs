@@ -54,16 +54,19 @@ public static class DistributedJob
                 Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
-        var summary = run.Completion.IsCompleted ? await run.Completion : null;
+        var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();
+        // Keep serving until the workers have collected their stop and left (bounded), so none of
+        // them mistakes the end of the run for a lost coordinator.
+        var giveUp = DateTime.UtcNow + options.Run.Timeout;
+        while (!run.AllWorkersGone && DateTime.UtcNow < giveUp)
+        {
+            await Task.Delay(100, CancellationToken.None);
+        }
         if (workers is not null)
         {
             await workers.StopAsync(options.Run.Timeout);
         }
         await host.StopAsync(CancellationToken.None);
-        if (summary is null)
-        {
-            throw new OperationCanceledException("The run was interrupted; resume it with --resume.");
-        }
         TrainingJob.WriteSummary(options.Training.OutputDirectory, summary);
         return summary;
     }

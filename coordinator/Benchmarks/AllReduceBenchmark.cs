@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net;
+using Distributed.Coordinator.Distributed;
+using Distributed.Models;
+using Distributed.Protocol;
+using Distributed.Protocol.Benchmark.V1;
+using Distributed.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace Distributed.Coordinator.Benchmarks;
+
+/// <summary>One measured transfer: bytes each way and the seconds it took one client.</summary>
+public sealed record Transfer(long BytesEachWay, double Seconds)
+{
+    public double GigabytesPerSecond => BytesEachWay / Seconds / 1e9;
+}
+
+/// <summary>
+/// The all-reduce of a model's whole gradient by W workers through the coordinator, on loopback, next
+/// to a plain gRPC bidirectional echo of the same bytes by W clients. The workers are in-process
+/// gRPC clients that send synthetic gradients (no model is run), so only communication is timed.
+/// </summary>
+public static class AllReduceBenchmark
+{
+    public static async Task<IReadOnlyList<Transfer>> EchoAsync(long bytes, int clients, CancellationToken cancel)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => CoordinatorHost.Configure(k, IPAddress.Loopback, 0));
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 << 20);
+        await using var app = builder.Build();
+        app.MapGrpcService<EchoService>();
+        await app.StartAsync(cancel);
+        var address = $"http://127.0.0.1:{CoordinatorHost.BoundPort(app)}";
+        var chunk = ByteString.CopyFrom(new byte[Chunks.Bytes]);
+        var transfers = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20 });
+            using var call = new Echo.EchoClient(channel).Echo(cancellationToken: cancel);
+            var count = (int)(bytes / Chunks.Bytes);
+            var clock = Stopwatch.StartNew();
+            var reading = Task.Run(async () =>
+            {
+                for (var i = 0; i < count && await call.ResponseStream.MoveNext(cancel); i++) { }
+            }, cancel);
+            for (var i = 0; i < count; i++)
+            {
+                await call.RequestStream.WriteAsync(new EchoChunk { Data = chunk }, cancel);
+            }
+            await reading;
+            var seconds = clock.Elapsed.TotalSeconds;
+            await call.RequestStream.CompleteAsync();
+            return new Transfer((long)count * Chunks.Bytes, seconds);
+        }, cancel)));
+        await app.StopAsync(cancel);
+        return transfers;
+    }
+
+    /// <summary>Runs <paramref name="rounds"/> all-reduce steps of <paramref name="config"/>'s gradient; returns each worker's time per round.</summary>
+    public static async Task<IReadOnlyList<Transfer>> AllReduceAsync(GptConfig config, int workers, int rounds, CancellationToken cancel)
+    {
+        // A synthetic corpus just large enough for the run's bookkeeping: this measures communication only.
+        var window = config.MaxSequenceLength + 1;
+        var rng = new Rng(1);
+        var tokens = Enumerable.Range(0, window * workers * 12).Select(_ => rng.NextInt(config.VocabSize)).ToArray();
+        var sampler = new EpochSampler(new TokenDataset(tokens), config.MaxSequenceLength, config.Seed);
+        var run = config with { BatchSize = workers, MaxSteps = rounds, NumEpochs = 1, Optimizer = OptimizerKind.Sgd };
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
+        using var coordinator = new DistributedRun(run, CharTokenizer.Train("ab"), sampler,
+            new DistributedRunOptions { Workers = workers, Timeout = TimeSpan.FromMinutes(5), OutputDirectory = Path.GetTempPath() },
+            loggers.CreateLogger<DistributedRun>());
+        var token = Guid.NewGuid().ToString("N");
+        await using var host = await CoordinatorHost.StartAsync(coordinator, token, IPAddress.Loopback, 0, cancel);
+        var address = $"http://127.0.0.1:{CoordinatorHost.BoundPort(host)}";
+        var length = (int)coordinator.Replica.Layout.TotalLength;
+        var results = await Task.WhenAll(Enumerable.Range(0, workers).Select(k => Task.Run(() => Worker(address, token, length, rounds, k, cancel), cancel)));
+        await host.StopAsync(cancel);
+        return results.SelectMany(r => r).ToList();
+    }
+
+    private static async Task<List<Transfer>> Worker(string address, string token, int length, int rounds, int seed, CancellationToken cancel)
+    {
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
+        var client = new Protocol.V1.Coordinator.CoordinatorClient(channel.Intercept(m => { m.Add(RunToken.Header, token); return m; }));
+        var join = await client.JoinAsync(new JoinRequest { ProtocolVersion = ProtocolVersion._1, WorkerName = $"bench-{seed}", Device = "cpu" }, cancellationToken: cancel);
+        Assignment assignment;
+        while ((assignment = await client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId }, cancellationToken: cancel)).Kind != Assignment.Types.Kind.Train)
+        {
+            await Task.Delay(20, cancel);
+        }
+        var rng = new Rng(seed);
+        var gradient = Enumerable.Range(0, length).Select(_ => (float)(rng.NextGaussian() * 1e-3)).ToArray();
+        var buckets = Enumerable.Range(0, (length + DistributedBuckets.Elements - 1) / DistributedBuckets.Elements)
+            .Select(b => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
+                gradient.AsSpan(b * DistributedBuckets.Elements, Math.Min(DistributedBuckets.Elements, length - b * DistributedBuckets.Elements)))))
+            .ToArray();
+        using var call = client.AllReduce(cancellationToken: cancel);
+        var transfers = new List<Transfer>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            var received = Task.Run(async () =>
+            {
+                var reduced = 0;
+                while (reduced < buckets.Length && await call.ResponseStream.MoveNext(cancel))
+                {
+                    reduced += call.ResponseStream.Current.MessageCase == ReduceReply.MessageOneofCase.Bucket ? 1 : 0;
+                }
+                return clock.Elapsed.TotalSeconds;
+            }, cancel);
+            for (var b = 0; b < buckets.Length; b++)
+            {
+                await call.RequestStream.WriteAsync(new GradientBucket
+                {
+                    WorkerId = join.WorkerId, ModelFingerprint = round == 0 && b == 0 ? join.ModelFingerprint : "", Generation = assignment.Generation,
+                    Step = assignment.FirstStep + round, Bucket = b, Data = buckets[b], Loss = 1f,
+                }, cancel);
+            }
+            transfers.Add(new Transfer((long)length * sizeof(float), await received));
+            // The step's closing message comes after the coordinator updated its replica.
+            while (await call.ResponseStream.MoveNext(cancel) && call.ResponseStream.Current.MessageCase != ReduceReply.MessageOneofCase.StepDone) { }
+        }
+        await call.RequestStream.CompleteAsync();
+        while (await call.ResponseStream.MoveNext(cancel)) { }
+        return transfers;
+    }
+}
