@@ -34,6 +34,10 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: {problem}");
         return 2;
     }
+    if (deviceName.StartsWith("cuda:", StringComparison.Ordinal))
+    {
+        Distributed.Models.Runtime.SessionFactory.CudaDevice = int.Parse(deviceName["cuda:".Length..]);
+    }
     var options = new WorkerOptions
     {
         Coordinator = coordinatorUri,

@@ -13,7 +13,7 @@ public sealed class FaultTests : IDisposable
     [Fact]
     public async Task Killing_one_of_three_workers_mid_epoch_finishes_the_run_close_to_an_uninterrupted_one()
     {
-        string[] overrides = ["num_epochs=3"];
+        string[] overrides = ["num_epochs=4"];
         var baseline = TrainingJob.Run(new TrainingJobOptions
         {
             ConfigPath = _run.ConfigPath, Overrides = overrides, Data = _run.DataPath, OutputDirectory = _run.Folder("baseline"), Threads = 1,
@@ -30,9 +30,13 @@ public sealed class FaultTests : IDisposable
             await coordinator.WaitFor(@"step\s+\d+\s+epoch\s+0\s", TimeSpan.FromSeconds(120));
             await Task.Delay(300);
             workers[1].Kill();
+            // A restarted worker rejoins at the next epoch boundary.
+            await coordinator.WaitFor(@"Lost rank \d \(w1", TimeSpan.FromSeconds(30));
+            workers.Add(ClusterProcess.Worker(_run.Token, port, 0, "w1-restarted"));
 
             Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(180)));
-            Assert.Matches(@"Lost rank \d \(w1", coordinator.Output);
+            var afterLoss = coordinator.Output[coordinator.Output.IndexOf("Lost rank", StringComparison.Ordinal)..];
+            Assert.Matches(@"Generation \d+: 3 workers from step \d+ \(epoch [1-3]\): .*w1-restarted", afterLoss);
             var summary = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(Path.Combine(_run.Folder("faulty"), TrainingJob.SummaryFile)))!;
             Assert.False(summary.Interrupted);
             Assert.True(Math.Abs(summary.ValLoss - baseline.ValLoss) <= 0.02 * baseline.ValLoss,
