@@ -62,6 +62,7 @@ public sealed class DistributedRun : IDisposable
     private long _validationTokens;
     private int _localValidations;
     private GptEvaluationSession? _localEvaluation;
+    private readonly Lock _localEvaluationGate = new();   // one local scoring at a time, off the main lock
 
     // Progress for metrics: loss and time of the epoch's steps, the run's tokens and training seconds.
     private double _epochLossSum;
@@ -532,8 +533,12 @@ public sealed class DistributedRun : IDisposable
         var windows = ValidationWindowsOf(rank, world);
         _ = Task.Run(() =>
         {
-            _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
-            var loss = _localEvaluation.MeanLoss(new SubsetWindows(_sampler.Validation, windows));
+            double loss;
+            lock (_localEvaluationGate)
+            {
+                _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
+                loss = _localEvaluation.MeanLoss(new SubsetWindows(_sampler.Validation, windows));
+            }
             EvaluationReport? finished;
             lock (_gate)
             {
