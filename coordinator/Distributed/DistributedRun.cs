@@ -120,8 +120,14 @@ public sealed class DistributedRun : IDisposable
     /// <summary>Completes when the run is over: finished, or failed with too few workers.</summary>
     public Task<RunSummary> Completion => _completion.Task;
 
-    /// <summary>Raised (outside the lock) after each epoch's validation: a row of the run's table.</summary>
+    /// <summary>Raised (outside the lock) after each validation: a row of the run's table.</summary>
     public event Action<EvaluationReport>? EpochValidated;
+
+    /// <summary>
+    /// Asked after each validation (under the run's lock, so keep it quick): a reason to stop the
+    /// run early (patience, successive halving), or null to go on.
+    /// </summary>
+    public Func<EvaluationReport, string?>? StopRule { get; set; }
 
     public RunPhase Phase { get { lock (_gate) { return _phase; } } }
 
@@ -262,7 +268,7 @@ public sealed class DistributedRun : IDisposable
                 WorldSize = _members.Count,
                 Epoch = _epoch,
                 FirstStep = _step,
-                Steps = StepsLeftInEpoch,
+                Steps = StepsUntilValidation,
                 BatchSize = BatchSplit.BatchOf(slot.Rank, _members.Count, Config.BatchSize),
                 GlobalBatchSize = Config.BatchSize,
                 ValidateAtEnd = true,
@@ -270,7 +276,9 @@ public sealed class DistributedRun : IDisposable
         }
     }
 
-    private int StepsLeftInEpoch => Math.Min(StepsPerEpoch - _stepInEpoch, TotalSteps - _step);
+    /// <summary>Steps until the next validation: every eval_interval steps, at each epoch's end and at the last step.</summary>
+    private int StepsUntilValidation
+        => Math.Min(Math.Min(StepsPerEpoch - _stepInEpoch, TotalSteps - _step), Config.EvalInterval - _step % Config.EvalInterval);
 
     /// <summary>A copy of the replica's parameters and optimizer moments, and the steps they reflect.</summary>
     public (long Step, IReadOnlyList<(string Name, float[] Data)> Tensors) SnapshotState()
@@ -300,9 +308,10 @@ public sealed class DistributedRun : IDisposable
             var (rank, world) = (slot.Rank, _members.Count);
             var batch = BatchSplit.BatchOf(rank, world, Config.BatchSize);
             var windowLength = Config.MaxSequenceLength + 1;
-            var train = new int[StepsLeftInEpoch * batch * windowLength];
+            var steps = StepsUntilValidation;
+            var train = new int[steps * batch * windowLength];
             var windows = new int[batch];
-            for (var i = 0; i < StepsLeftInEpoch; i++)
+            for (var i = 0; i < steps; i++)
             {
                 BatchSplit.WindowsOf(_order, _stepInEpoch + i, rank, world, Config.BatchSize, windows);
                 for (var j = 0; j < batch; j++)
@@ -388,6 +397,14 @@ public sealed class DistributedRun : IDisposable
                 throw Invalid(slot, $"bucket {bucket.Bucket} of {bucket.Data.Length} bytes; it must be {length * sizeof(float)} ({length} float32 values)");
             }
             var rank = slot.Rank;
+            if (bucket.Bucket == 0 && !float.IsFinite(bucket.Loss))
+            {
+                // Not the worker's fault: the hyperparameters make training blow up. Stop the run, keep the last good checkpoint.
+                var reason = $"diverged: the loss of {slot} was {bucket.Loss} at step {_step} (learning_rate {Config.LearningRate:G3})";
+                _log.LogWarning("Stopping: {Reason}", reason);
+                Finish(interrupted: false, stoppedEarly: reason);
+                throw new RpcException(new Status(StatusCode.Aborted, $"The run stopped: {reason}."));
+            }
             if (_arrived[rank][bucket.Bucket])
             {
                 throw Invalid(slot, $"bucket {bucket.Bucket} of step {_step} twice");
@@ -453,7 +470,7 @@ public sealed class DistributedRun : IDisposable
         _stepInEpoch++;
         ResetReduction();
         LastStepLoss = loss;
-        if (_stepInEpoch == StepsPerEpoch || _step == TotalSteps)
+        if (_stepInEpoch == StepsPerEpoch || _step == TotalSteps || _step % Config.EvalInterval == 0)
         {
             _seconds += _epochClock.Elapsed.TotalSeconds;
             StartValidation();
@@ -588,6 +605,12 @@ public sealed class DistributedRun : IDisposable
             Finish(interrupted: false);
             return report;
         }
+        if (StopRule?.Invoke(report) is { } reason)
+        {
+            _log.LogInformation("Stopping early at step {Step}: {Reason}", _step, reason);
+            Finish(interrupted: false, stoppedEarly: reason);
+            return report;
+        }
         if (_stepInEpoch == StepsPerEpoch)
         {
             _epoch++;
@@ -673,7 +696,7 @@ public sealed class DistributedRun : IDisposable
         }
     }
 
-    private void Finish(bool interrupted)
+    private void Finish(bool interrupted, string? stoppedEarly = null)
     {
         _phase = RunPhase.Done;
         _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (reduction, replica update, gRPC)",
@@ -684,7 +707,7 @@ public sealed class DistributedRun : IDisposable
             member.StreamAbort?.Cancel();
         }
         _completion.TrySetResult(new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(_seconds, 1e-9), _seconds, _step,
-            Replica.Layout.TotalLength, interrupted));
+            Replica.Layout.TotalLength, interrupted) { StoppedEarly = stoppedEarly });
     }
 
     private async Task WatchHeartbeats()

@@ -27,7 +27,12 @@ public sealed record RunSummary(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("steps")] int Steps,
     [property: JsonPropertyName("params")] long Parameters,
-    [property: JsonPropertyName("interrupted")] bool Interrupted);
+    [property: JsonPropertyName("interrupted")] bool Interrupted)
+{
+    /// <summary>Why the run ended before its last step (divergence, patience, successive halving); null otherwise.</summary>
+    [JsonPropertyName("stopped_early")]
+    public string? StoppedEarly { get; init; }
+}
 
 /// <summary>What a host wants to hear about while a run trains (progress bar, log lines).</summary>
 public interface ITrainingObserver
