@@ -7,6 +7,8 @@ var root = new RootCommand("Train GPT language models on ONNX Runtime.")
     ServeCommand.Create(),
     ParamsCommand.Create(),
     SampleCommand.Create(),
+    SweepCommand.Create(),
+    RunsCommand.Create(),
     BenchmarkCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -29,21 +29,25 @@ public sealed record DistributedJobOptions
 public static class DistributedJob
 {
     public static RunSummary Run(DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
-        => RunAsync(options, observer, log, cancel).GetAwaiter().GetResult();
-
-    private static async Task<RunSummary> RunAsync(DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
     {
-        var prepared = TrainingJob.Prepare(options.Training, log);
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
+        return RunAsync(TrainingJob.Prepare(options.Training, log), options, observer, log, loggers, _ => { }, cancel).GetAwaiter().GetResult();
+    }
+
+    /// <param name="configure">Adjusts the run before it starts (e.g. an early-stopping rule).</param>
+    public static async Task<RunSummary> RunAsync(TrainingJob.PreparedRun prepared, DistributedJobOptions options, ITrainingObserver observer,
+        Action<string> log, ILoggerFactory loggers, Action<DistributedRun> configure, CancellationToken cancel)
+    {
         (ModelReplica, TrainingState)? resume = null;
         if (prepared.Checkpoint is not null)
         {
             var replica = new ModelReplica(prepared.Config);
             resume = (replica, RunCheckpoint.Restore(replica, prepared.Checkpoint));
         }
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
             loggers.CreateLogger<DistributedRun>(), resume);
         run.EpochValidated += observer.OnEvaluation;
+        configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         await using var host = await CoordinatorHost.StartAsync(run, token, options.Address, options.Port, cancel);
         var address = new Uri($"http://{(options.Address.Equals(IPAddress.Any) ? "127.0.0.1" : options.Address)}:{CoordinatorHost.BoundPort(host)}");

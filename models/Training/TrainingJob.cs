@@ -87,10 +87,7 @@ public static class TrainingJob
     {
         if (options.ResumeDirectory is null)
         {
-            var fresh = ConfigLoader.Load(options.ConfigPath, options.Overrides);
-            var trained = Tokenizers.Create(fresh.Tokenizer, text, fresh.VocabSize);
-            var resolved = fresh with { VocabSize = trained.VocabSize };
-            ConfigValidator.Validate(resolved);
+            var (resolved, trained) = ResolveTokenizer(ConfigLoader.Load(options.ConfigPath, options.Overrides), text);
             return (resolved, trained, null);
         }
         if (options.ConfigPath is not null)
@@ -105,6 +102,24 @@ public static class TrainingJob
             throw new ConfigException("--set cannot change the model's shape or tokenizer when resuming; start a new run instead.");
         }
         return (config, tokenizer, contents);
+    }
+
+    /// <summary>Trains the config's tokenizer on the text and sets vocab_size to what it yields.</summary>
+    public static (GptConfig Config, ITokenizer Tokenizer) ResolveTokenizer(GptConfig config, string text)
+    {
+        var tokenizer = Tokenizers.Create(config.Tokenizer, text, config.VocabSize);
+        var resolved = config with { VocabSize = tokenizer.VocabSize };
+        ConfigValidator.Validate(resolved);
+        return (resolved, tokenizer);
+    }
+
+    /// <summary>A fresh run of <paramref name="config"/> on <paramref name="text"/>: tokenizer, data windows, output folder.</summary>
+    public static PreparedRun PrepareFresh(GptConfig config, string text, string outputDirectory)
+    {
+        var (resolved, tokenizer) = ResolveTokenizer(config, text);
+        Directory.CreateDirectory(outputDirectory);
+        return new PreparedRun(resolved, tokenizer,
+            new EpochSampler(new TokenDataset(tokenizer.Encode(text)), resolved.MaxSequenceLength, resolved.Seed), Checkpoint: null);
     }
 
     /// <summary>Writes each evaluation to metrics.jsonl before passing it on.</summary>

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Distributed.Coordinator.Reports;
+using Distributed.Coordinator.Search;
+using Distributed.Models.Experiments;
+using Spectre.Console;
+
+namespace Distributed.Coordinator.Commands;
+
+/// <summary>`sweep`: hyperparameter search over local workers, with an experiment store and a report.</summary>
+public static class SweepCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "Sweep file: base config, search space, strategy (see configs/sweep-shakespeare.json).", Required = true };
+        var data = new Option<string>("--data") { Description = "UTF-8 text file, or 'tinyshakespeare'.", Required = true };
+        var workers = new Option<int>("--workers") { Description = "Worker processes on this machine, shared by the trials.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Output folder: experiments.db, results.csv, charts, trials/.", DefaultValueFactory = _ => "sweep" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the sweep in --out without redoing finished trials." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds of silence after which a worker counts as lost.", DefaultValueFactory = _ => 10 };
+        var command = new Command("sweep", "Search hyperparameters by grid or random search, judged on validation loss.")
+        {
+            config, data, workers, output, resume, timeout,
+        };
+        command.SetAction((result, cancel) => CommandErrors.Guard(() =>
+        {
+            var options = new SweepJobOptions
+            {
+                SweepPath = result.GetValue(config)!,
+                Data = result.GetValue(data)!,
+                Workers = result.GetValue(workers),
+                OutputDirectory = result.GetValue(output)!,
+                Resume = result.GetValue(resume),
+                Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
+            };
+            if (options.Workers < 1)
+            {
+                throw new ArgumentException($"--workers {options.Workers} must be at least 1.");
+            }
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .SetMinimumLevel(LogLevel.Warning));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var trials = new SweepJob(options, TrainCommand.Log, loggers).RunAsync(cancel).GetAwaiter().GetResult();
+            var spec = Models.Search.SweepLoader.Load(options.SweepPath);
+            var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList());
+            AnsiConsole.MarkupLineInterpolated($"Sweep finished in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");
+            return 0;
+        }));
+        return command;
+    }
+}
