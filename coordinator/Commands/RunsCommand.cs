@@ -25,7 +25,7 @@ public static class RunsCommand
                     .AddColumns("trial", "status", "params", "best val loss", "final val loss", "checkpoint");
                 foreach (var trial in store.Trials(run.Id))
                 {
-                    table.AddRow(trial.TrialIndex.ToString(), Markup.Escape(trial.Status + (trial.Reason is { } reason ? $": {reason}" : "")),
+                    table.AddRow(trial.Index.ToString(), Markup.Escape(trial.Status + (trial.Reason is { } reason ? $": {reason}" : "")),
                         Markup.Escape(trial.ParamsJson), trial.BestValLoss?.ToString("F4") ?? "", trial.FinalValLoss?.ToString("F4") ?? "",
                         Markup.Escape(trial.CheckpointPath ?? ""));
                 }

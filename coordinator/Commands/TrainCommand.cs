@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Distributed;
+using Distributed.Coordinator.Search;
 using Distributed.Models.Training;
 using Spectre.Console;
 
@@ -23,15 +24,24 @@ public static class TrainCommand
         {
             var options = training.Read(result);
             var count = result.GetValue(workers);
-            var summary = ProgressDisplay.Run((observer, cancelRun) => count > 0
-                ? DistributedJob.Run(new DistributedJobOptions
-                {
-                    Training = options,
-                    Run = distributed.RunOptions(result, count, options.OutputDirectory),
-                    LocalWorkers = count,
-                    Port = result.GetValue(distributed.Port),
-                }, observer, Log, cancelRun)
-                : TrainingJob.Run(options, observer, Log, cancelRun), cancel);
+            using var record = new TrainRecord(options);
+            RunSummary? summary = null;
+            try
+            {
+                summary = ProgressDisplay.Run((display, cancelRun) => count > 0
+                    ? DistributedJob.Run(new DistributedJobOptions
+                    {
+                        Training = options,
+                        Run = distributed.RunOptions(result, count, options.OutputDirectory),
+                        LocalWorkers = count,
+                        Port = result.GetValue(distributed.Port),
+                    }, record.Observe(display), Log, cancelRun)
+                    : TrainingJob.Run(options, record.Observe(display), Log, cancelRun), cancel);
+            }
+            finally
+            {
+                record.Finish(summary, options.OutputDirectory);
+            }
             Report(summary, options.OutputDirectory);
             return 0;
         }));

@@ -35,7 +35,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         var trialIds = plan.Trials.ToDictionary(t => t.Index,
             t => store.AddTrial(runId, t.Index, JsonSerializer.Serialize(t.Values), ConfigLoader.ToJson(t.Config)));
         var finished = store.Trials(runId).Where(t => t.Status is TrialStatus.Completed or TrialStatus.StoppedEarly or TrialStatus.Failed)
-            .Select(t => t.TrialIndex).ToHashSet();
+            .Select(t => t.Index).ToHashSet();
         var pending = plan.Trials.Where(t => !finished.Contains(t.Index)).ToList();
         log($"{plan.Trials.Count} trials ({spec.Strategy.ToString().ToLowerInvariant()}; {plan.ResampledInvalid} invalid random combinations resampled), " +
             $"{finished.Count} already finished; {options.Workers / group} at a time on {group} worker(s) each.");
@@ -104,8 +104,9 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
                     LocalWorkers = group,
                 };
                 var observer = new EvaluationRecorder(store, trialId, new TrialLog(trial.Index, log));
+                var chance = Math.Log(prepared.Config.VocabSize);
                 summary = await DistributedJob.RunAsync(prepared, job, observer, _ => { }, loggers,
-                    run => run.StopRule = report => rules.Check(trial.Index, report.ValLoss), cancel);
+                    run => run.StopRule = report => rules.Check(trial.Index, report.ValLoss, chance), cancel);
             }
             catch (Exception e) when (e is InvalidOperationException or IOException && !cancel.IsCancellationRequested)
             {
@@ -147,12 +148,12 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         }
         if (best is not null)
         {
-            log($"Kept the checkpoint of the best trial, {best.TrialIndex}, in {best.CheckpointPath}.");
+            log($"Kept the checkpoint of the best trial, {best.Index}, in {best.CheckpointPath}.");
         }
     }
 
     private static List<TrialResult> Results(ExperimentStore store, IReadOnlyList<TrialRow> trials) => trials.Select(t => new TrialResult(
-        t.TrialIndex,
+        t.Index,
         JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(t.ParamsJson)!.ToDictionary(p => p.Key, p => Plain(p.Value)),
         t.Status, t.Reason, t.FinalValLoss, t.BestValLoss, t.Seconds ?? 0,
         store.Evaluations(t.Id).Select(e => new CurvePoint(e.Step, e.TrainLoss, e.ValLoss)).ToList())).ToList();
@@ -188,8 +189,13 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
             }
         }
 
-        public string? Check(int trial, double valLoss)
+        /// <param name="chance">ln(vocab_size): the loss of a uniform guess.</param>
+        public string? Check(int trial, double valLoss, double chance)
         {
+            if (!double.IsFinite(valLoss) || valLoss > 1.5 * chance)
+            {
+                return $"diverged: val loss {valLoss:F4} is far worse than a uniform guess (ln vocab = {chance:F4})";
+            }
             List<double> losses;
             lock (_history)
             {

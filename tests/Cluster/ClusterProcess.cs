@@ -48,6 +48,8 @@ internal sealed class ClusterProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ProcessId => _process.Id;
+
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Waits until the output matches <paramref name="pattern"/>; fails the test with the output on timeout.</summary>

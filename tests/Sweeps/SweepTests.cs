@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using Distributed.Models.Experiments;
+using Distributed.Tests.Cluster;
+using Distributed.Tests.Training;
+
+namespace Distributed.Tests.Sweeps;
+
+/// <summary>Sweeps with real coordinator and worker processes on generated data.</summary>
+public sealed class SweepTests : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sweep-tests-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    private string Output => Path.Combine(_directory.FullName, "out");
+
+    /// <summary>A grid over learning rates on a tiny model; the last one makes training blow up.</summary>
+    private string WriteSweep(string learningRates, int maxSteps = 120, string extra = "")
+    {
+        var data = TestCorpus.WriteFile(_directory.FullName, 12_000);
+        var path = Path.Combine(_directory.FullName, "sweep.json");
+        File.WriteAllText(path, $$"""
+            {
+              "base": { "num_layers": 1, "num_heads": 2, "embedding_size": 16, "max_sequence_length": 8, "batch_size": 8,
+                        "max_steps": {{maxSteps}}, "num_epochs": 10, "eval_interval": 30, "warmup_steps": 5, "grad_clip": 0 },
+              "strategy": "grid",
+              "workers_per_trial": 1,
+              "max_retries": 1,
+              "keep": "all",
+              {{extra}}
+              "space": { "learning_rate": [{{learningRates}}] }
+            }
+            """);
+        DataPath = data;
+        return path;
+    }
+
+    private string DataPath { get; set; } = "";
+
+    private ClusterProcess Sweep(string sweepPath, params string[] extra)
+        => ClusterProcess.Coordinator("unused", ["sweep", "--config", sweepPath, "--data", DataPath, "--workers", "2", "--out", Output, "--timeout", "3", .. extra]);
+
+    private IReadOnlyList<TrialRow> Trials()
+    {
+        using var store = ExperimentStore.Open(Path.Combine(Output, ExperimentStore.DefaultFileName));
+        return store.Trials(store.Runs().Single().Id);
+    }
+
+    [Fact]
+    public async Task Two_trials_run_at_once_every_metric_is_recorded_and_the_best_ranks_first()
+    {
+        using var sweep = Sweep(WriteSweep("0.003, 0.01, 50.0"));
+        Assert.True(await sweep.WaitForExit(TimeSpan.FromSeconds(180)) == 0, sweep.Output);
+
+        var trials = Trials();
+        Assert.Equal(3, trials.Count);
+        // Two workers, one per trial: the first two trials overlapped in time.
+        Assert.True(trials[0].StartedAt < trials[1].FinishedAt && trials[1].StartedAt < trials[0].FinishedAt);
+        using (var store = ExperimentStore.Open(Path.Combine(Output, ExperimentStore.DefaultFileName)))
+        {
+            Assert.Equal([30, 60, 90, 120], store.Evaluations(trials[0].Id).Select(e => e.Step));
+        }
+        var diverged = trials.Single(t => t.Index == 2);
+        Assert.Equal(TrialStatus.StoppedEarly, diverged.Status);
+        Assert.Contains("diverged", diverged.Reason);
+
+        var csv = File.ReadAllLines(Path.Combine(Output, "results.csv"));
+        var best = trials.Where(t => t.Status == TrialStatus.Completed).MinBy(t => t.BestValLoss)!;
+        Assert.StartsWith($"1,{best.Index},", csv[1]);
+        Assert.True(File.Exists(Path.Combine(Output, "loss_curves.png")));
+    }
+
+    [Fact]
+    public async Task A_killed_worker_fails_only_its_trials_attempt_which_is_retried()
+    {
+        using var sweep = Sweep(WriteSweep("0.003, 0.005", maxSteps: 600));
+        var started = DateTime.UtcNow;
+        Process? victim = null;
+        while (victim is null && DateTime.UtcNow - started < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(200);
+            victim = ChildWorkers(sweep.ProcessId).FirstOrDefault();
+        }
+        Assert.NotNull(victim);
+        await sweep.WaitFor("trial \\d+: step 30 ", TimeSpan.FromSeconds(60));
+        victim.Kill();
+
+        Assert.True(await sweep.WaitForExit(TimeSpan.FromSeconds(240)) == 0, sweep.Output);
+        Assert.Contains("lost a worker; retrying", sweep.Output);
+        var trials = Trials();
+        Assert.All(trials, t => Assert.True(t.Status == TrialStatus.Completed || (t.Status == TrialStatus.Failed && t.Reason!.Contains("lost a worker"))));
+        Assert.Contains(trials, t => t.Attempts == 2);
+    }
+
+    [Fact]
+    public async Task A_resumed_sweep_does_not_run_finished_trials_again()
+    {
+        var sweepPath = WriteSweep("0.003, 0.004, 0.005, 0.006", maxSteps: 240);
+        using (var first = Sweep(sweepPath))
+        {
+            await first.WaitFor("trial (\\d+): completed", TimeSpan.FromSeconds(120));
+            first.Kill();
+            await first.WaitForExit(TimeSpan.FromSeconds(30));
+        }
+        var done = Trials().Where(t => t.Status == TrialStatus.Completed).Select(t => t.Index).ToList();
+        Assert.NotEmpty(done);
+
+        using var resumed = Sweep(sweepPath, "--resume");
+        Assert.True(await resumed.WaitForExit(TimeSpan.FromSeconds(240)) == 0, resumed.Output);
+        foreach (var index in done)
+        {
+            Assert.DoesNotContain($"trial {index} (attempt", resumed.Output);
+        }
+        var trials = Trials();
+        Assert.All(trials, t => Assert.Equal(TrialStatus.Completed, t.Status));
+        Assert.All(trials.Where(t => done.Contains(t.Index)), t => Assert.Equal(1, t.Attempts));
+    }
+
+    /// <summary>Worker processes whose parent is <paramref name="parent"/> (read from /proc).</summary>
+    private static IEnumerable<Process> ChildWorkers(int parent)
+        => Process.GetProcesses().Where(p =>
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{p.Id}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return int.Parse(fields[1]) == parent && File.ReadAllText($"/proc/{p.Id}/cmdline").Contains("worker");
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+}
