@@ -18,6 +18,9 @@ public static class TrialStatus
     /// <summary>Statuses that need a reason: a stopped or failed trial with no why is a dead end when reading results.</summary>
     internal static bool NeedsReason(string status) => status is StoppedEarly or Failed;
 
-    /// <summary>A trial that finished on its own terms is not run again; a failed one may be retried.</summary>
-    internal static bool IsDone(string status) => status is Completed or StoppedEarly;
+    /// <summary>
+    /// A trial that finished on its own terms (its losses are real measurements and it competes in a
+    /// ranking) is not run again; a failed one may be retried.
+    /// </summary>
+    public static bool IsDone(string status) => status is Completed or StoppedEarly;
 }

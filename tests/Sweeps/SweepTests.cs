@@ -49,7 +49,7 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public async Task Two_trials_run_at_once_every_metric_is_recorded_and_the_best_ranks_first()
     {
-        using var sweep = Sweep(WriteSweep("0.003, 0.01, 50.0"));
+        using var sweep = Sweep(WriteSweep("0.003, 0.01, 8.0"));
         Assert.True(await sweep.WaitForExit(TimeSpan.FromSeconds(180)) == 0, sweep.Output);
 
         var trials = Trials();

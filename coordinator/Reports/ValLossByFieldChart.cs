@@ -1,0 +1,109 @@
+using Distributed.Models.Experiments;
+using System.Globalization;
+using System.Text;
+using ScottPlot;
+
+namespace Distributed.Coordinator.Reports;
+
+/// <summary>
+/// val_loss_vs_&lt;field&gt;.png: each finished trial's best validation loss against the value it
+/// used for one swept field — the chart that shows which way to move that field. Trials that ran
+/// but have no loss (failed, diverged) are marked along the top edge, so a region of the search
+/// space that breaks training shows up instead of looking unexplored.
+/// </summary>
+public static class ValLossByFieldChart
+{
+    public static string FileName(string field) => $"val_loss_vs_{SafeName(field)}.png";
+
+    public static void Write(string path, string field, IReadOnlyList<RankedTrial> ranked)
+    {
+        var plot = new Plot();
+        plot.Title($"Best validation loss vs {field}");
+        plot.YLabel("best validation loss");
+
+        var withField = ranked.Where(r => r.Trial.Params.ContainsKey(field)).ToList();
+        var scored = withField.Where(r => r.Rank is not null).ToList();
+        // Pending trials have not run: they say nothing about their value yet.
+        var unscored = withField.Where(r => r.Rank is null && !IsPending(r.Trial)).ToList();
+
+        // The axis covers every trial that ran, so failed values are in range too.
+        var axis = FieldAxis.For(field, scored.Concat(unscored).Select(r => r.Trial.Params[field]).ToList());
+        plot.XLabel(axis.Label);
+
+        if (scored.Count == 0)
+        {
+            ChartFile.AddEmptyNote(plot, "no finished trial with a validation loss yet");
+            ChartFile.SavePng(plot, path);
+            return;
+        }
+
+        var all = scored.Concat(unscored).ToList();
+        var xs = Spread(all.Select(r => axis.Position(r.Trial.Params[field])).ToArray(), axis.Kind);
+        var losses = scored.Select(r => TrialRanking.RankingLoss(r.Trial)!.Value).ToArray();
+        var (yMin, yMax) = (losses.Min(), losses.Max());
+        var yPad = yMax > yMin ? (yMax - yMin) * 0.1 : Math.Max(Math.Abs(yMax) * 0.05, 0.05);
+
+        // Rank 1 is scored[0]: ranked lists are best first.
+        if (scored.Count > 1)
+        {
+            var rest = plot.Add.ScatterPoints(xs[1..scored.Count], losses[1..], new ScottPlot.Palettes.Category10().GetColor(0));
+            rest.MarkerSize = 10;
+            rest.LegendText = "finished trial";
+        }
+        var best = plot.Add.ScatterPoints(xs[..1], losses[..1], Colors.OrangeRed);
+        best.MarkerShape = MarkerShape.FilledDiamond;
+        best.MarkerSize = 16;
+        best.LegendText = $"best: trial {scored[0].Trial.Index} ({losses[0].ToString("F4", CultureInfo.InvariantCulture)})";
+
+        var top = yMax + yPad * 1.5;
+        if (unscored.Count > 0)
+        {
+            var failed = plot.Add.ScatterPoints(xs[scored.Count..], Enumerable.Repeat(top, unscored.Count).ToArray(), Colors.Gray);
+            failed.MarkerShape = MarkerShape.Cross;
+            failed.MarkerSize = 12;
+            failed.MarkerLineWidth = 2;
+            failed.LegendText = "failed, no loss (drawn at top)";
+        }
+
+        if (axis.Ticks is { } ticks)
+            plot.Axes.Bottom.SetTicks(ticks.Positions, ticks.Labels);
+        if (axis.Limits is { } limits)
+            plot.Axes.SetLimitsX(limits.Min, limits.Max);
+        plot.Axes.SetLimitsY(yMin - yPad, (unscored.Count > 0 ? top : yMax) + yPad);
+        // Below the data area, where it cannot cover a point; three short entries fit in one row
+        // and cost far less width than a column on the right.
+        plot.ShowLegend(Edge.Bottom);
+        ChartFile.SavePng(plot, path);
+    }
+
+    private static bool IsPending(TrialResult trial) =>
+        string.Equals(trial.Status, TrialStatus.Pending, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Trials that share a category would sit on one spot and hide each other; spreading them a
+    /// little sideways (deterministically, within the category's slot) keeps each one visible.
+    /// </summary>
+    private static double[] Spread(double[] xs, FieldAxisKind kind)
+    {
+        if (kind != FieldAxisKind.Categorical) return xs;
+        var spread = (double[])xs.Clone();
+        foreach (var group in Enumerable.Range(0, xs.Length).GroupBy(i => xs[i]))
+        {
+            var members = group.ToArray();
+            if (members.Length < 2) continue;
+            const double width = 0.3;
+            for (var k = 0; k < members.Length; k++)
+                spread[members[k]] = group.Key - width / 2 + width * k / (members.Length - 1);
+        }
+        return spread;
+    }
+
+    /// <summary>The field name as a file-name part: letters, digits, '.', '-', '_' kept, the rest '_'.</summary>
+    public static string SafeName(string field)
+    {
+        var name = new StringBuilder(field.Length);
+        foreach (var c in field)
+            name.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        return name.Length == 0 ? "_" : name.ToString();
+    }
+}

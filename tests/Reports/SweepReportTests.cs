@@ -1,0 +1,91 @@
+using Distributed.Coordinator.Reports;
+using Distributed.Tests.Checkpoints;
+using Spectre.Console;
+
+namespace Distributed.Tests.Reports;
+
+public sealed class SweepReportTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly StringWriter _terminal = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private IReadOnlyList<string> WriteReport(IReadOnlyList<TrialResult> trials)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(_terminal),
+        });
+        console.Profile.Width = 200;
+        return SweepReport.Write(_temp.Path, trials, SyntheticSweep.Fields, console);
+    }
+
+    [Fact]
+    public void WritesRankedQuotedCsvAndChartsAndReturnsTheirPaths()
+    {
+        var files = WriteReport(SyntheticSweep.FourTrials());
+
+        Assert.Equal(
+            ["results.csv", "loss_curves.png", "val_loss_vs_learning_rate.png", "val_loss_vs_n_layer.png", "val_loss_vs_activation.png"],
+            files.Select(Path.GetFileName));
+        Assert.All(files, f => Assert.Equal(_temp.Path, Path.GetDirectoryName(f)));
+        // Only the report's files: no temporaries left behind by the atomic writes.
+        Assert.Equal(files.Order(), Directory.GetFiles(_temp.Path).Order());
+
+        var csv = File.ReadAllText(files[0]);
+        Assert.Equal(
+            "rank,trial,learning_rate,n_layer,activation,status,reason,best_val_loss,final_val_loss,seconds\r\n" +
+            "1,2,0.001,4,gelu,completed,,1.55,1.57,41\r\n" +
+            "2,3,0.0003,2,relu,stopped_early,\"no \"\"improvement\"\" for 3 evals\",1.7,1.74,22\r\n" +
+            "3,0,0.0001,2,gelu,completed,,1.9,1.92,30.5\r\n" +
+            ",1,0.003,4,relu,failed,\"loss is NaN, step 40\",,,12.25\r\n",
+            csv);
+
+        foreach (var png in files.Skip(1))
+        {
+            var bytes = File.ReadAllBytes(png);
+            Assert.Equal(Png.Signature, bytes[..8]);
+            Assert.Equal((ChartFile.Width, ChartFile.Height), Png.Size(bytes));
+            // A blank 1000x600 canvas compresses to a few kB; axes, text and data take it well past.
+            Assert.True(bytes.Length > 20_000, $"{Path.GetFileName(png)} is only {bytes.Length} bytes");
+        }
+
+        // The data is drawn, not just the frame: a line per trial in its Category10 colour (far
+        // more pixels than its legend swatch), and the best trial's marker on each field chart.
+        var curves = File.ReadAllBytes(files[1]);
+        foreach (var color in (string[])["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"])
+            Assert.True(Png.CountColor(curves, color) > 500, $"loss_curves.png has too little {color}");
+        foreach (var chart in files.Skip(2))
+            Assert.True(Png.CountColor(File.ReadAllBytes(chart), "#ff4500") > 100, $"{Path.GetFileName(chart)} has no best-trial marker");
+    }
+
+    [Fact]
+    public void PrintsTheTableBestFirstWithReasons()
+    {
+        WriteReport(SyntheticSweep.FourTrials());
+        var lines = _terminal.ToString().Split('\n');
+
+        var rows = lines.Where(l => l.Contains("completed") || l.Contains("failed") || l.Contains("stopped_early")).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Contains("1.5500", rows[0]);
+        Assert.Contains("stopped_early: no \"improvement\" for 3 evals", rows[1]);
+        Assert.Contains("failed: loss is NaN, step 40", rows[3]);
+        Assert.Contains(lines, l => l.Contains("learning_rate") && l.Contains("best val"));
+    }
+
+    [Fact]
+    public void AnEmptySweepStillWritesEveryFile()
+    {
+        var files = WriteReport([]);
+
+        Assert.Equal(5, files.Count);
+        Assert.Equal("rank,trial,learning_rate,n_layer,activation,status,reason,best_val_loss,final_val_loss,seconds\r\n", File.ReadAllText(files[0]));
+        Assert.All(files.Skip(1), f => Assert.Equal(Png.Signature, File.ReadAllBytes(f)[..8]));
+        // Nothing drawn in a trial colour: the colour checks above do tell data from an empty frame.
+        Assert.Equal(0, Png.CountColor(File.ReadAllBytes(files[1]), "#1f77b4"));
+        Assert.Equal(0, Png.CountColor(File.ReadAllBytes(files[2]), "#ff4500"));
+    }
+}
