@@ -13,7 +13,7 @@ public static class ResultsTable
         // The table must stay readable in an 80-column terminal (what Spectre assumes when output
         // goes to a log). Spectre narrows only the columns allowed to wrap, so the number columns
         // are NoWrap — a loss broken over two lines misreads — and the field values and the status
-        // with its free-text reason take up the squeeze. Short headings leave them more room.
+        // take up the squeeze; reasons go below the table.
         table.AddColumn(new TableColumn("rank").RightAligned().NoWrap());
         table.AddColumn(new TableColumn("trial").RightAligned().NoWrap());
         foreach (var field in sweptFields)
@@ -45,13 +45,14 @@ public static class ResultsTable
         if (ranked.Count == 0)
             table.Caption("no trials");
         console.Write(table);
+        // Reasons are free text: listed under the table so the columns keep their room.
+        foreach (var (_, trial) in ranked.Where(r => !string.IsNullOrEmpty(r.Trial.Reason)))
+            console.MarkupLineInterpolated($"  trial {trial.Index}: {trial.Status}: {trial.Reason}");
     }
 
     private static string StatusCell(TrialResult trial, string? rowStyle)
     {
-        // The reason is what a reader needs to decide whether to rerun, so it sits next to the status.
-        var completed = string.Equals(trial.Status, TrialStatus.Completed, StringComparison.OrdinalIgnoreCase);
-        var text = completed || string.IsNullOrEmpty(trial.Reason) ? trial.Status : $"{trial.Status}: {trial.Reason}";
+        var text = trial.Status;
         var style = rowStyle ?? (string.Equals(trial.Status, TrialStatus.Failed, StringComparison.OrdinalIgnoreCase) ? "red"
             : string.Equals(trial.Status, TrialStatus.StoppedEarly, StringComparison.OrdinalIgnoreCase) ? "yellow"
             : string.Equals(trial.Status, TrialStatus.Pending, StringComparison.OrdinalIgnoreCase) ? "grey" : null);
