@@ -72,7 +72,14 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         finally
         {
             await running.CancelAsync();
-            await heartbeat;
+            try
+            {
+                await heartbeat;
+            }
+            catch (Exception e) when (e is OperationCanceledException or RpcException)
+            {
+                // A heartbeat in flight when the worker stops is of no interest.
+            }
         }
     }
 
@@ -106,7 +113,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
     }
 
     private static bool IsConnectionProblem(RpcException e)
-        => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
+        => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
 
     private static (GptConfig Config, ITokenizer Tokenizer) LoadRun(JoinReply join)
     {

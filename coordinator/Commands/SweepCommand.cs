@@ -39,7 +39,19 @@ public static class SweepCommand
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
                 .SetMinimumLevel(LogLevel.Warning));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var trials = new SweepJob(options, TrainCommand.Log, loggers).RunAsync(cancel).GetAwaiter().GetResult();
+            // Ctrl+C stops the sweep between trials' steps; unfinished trials run again with --resume.
+            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            IReadOnlyList<TrialResult> trials;
+            try
+            {
+                trials = new SweepJob(options, TrainCommand.Log, loggers).RunAsync(interrupt.Token).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
             var spec = Models.Search.SweepLoader.Load(options.SweepPath);
             var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList());
             AnsiConsole.MarkupLineInterpolated($"Sweep finished in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");

@@ -18,6 +18,9 @@ public sealed record DistributedJobOptions
 
     public int Port { get; init; }
 
+    /// <summary>ONNX Runtime threads of each local worker; 0: the cores divided among the local workers.</summary>
+    public int ThreadsPerWorker { get; init; }
+
     /// <summary>The shared run token; null: a random one (local workers get it through their environment).</summary>
     public string? Token { get; init; }
 }
@@ -54,7 +57,8 @@ public static class DistributedJob
         log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
 
         using var workers = options.LocalWorkers > 0
-            ? new LocalWorkers(options.LocalWorkers, address, token, Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
+            ? new LocalWorkers(options.LocalWorkers, address, token,
+                options.ThreadsPerWorker > 0 ? options.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
                 Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
@@ -84,10 +88,11 @@ public static class DistributedJob
         while (!run.Completion.IsCompleted && !cancel.IsCancellationRequested)
         {
             await Task.WhenAny(run.Completion, Task.Delay(250, cancel)).ConfigureAwait(false);
-            if (workers is not null && workers.Processes.All(p => p.HasExited) && !run.Completion.IsCompleted)
+            if (workers is not null && !run.Completion.IsCompleted
+                && (workers.Processes.All(p => p.HasExited) || (run.Phase == RunPhase.WaitingForWorkers && workers.Processes.Any(p => p.HasExited))))
             {
                 throw new InvalidOperationException(
-                    $"All {workers.Processes.Count} worker processes exited before the run finished; their logs are in {Path.Combine(outputDirectory, "logs")}.");
+                    $"Worker processes exited before the run finished; their logs are in {Path.Combine(outputDirectory, "logs")}.");
             }
             var step = run.CompletedSteps;
             if (step != lastStep)

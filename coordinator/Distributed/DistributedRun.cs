@@ -63,6 +63,7 @@ public sealed class DistributedRun : IDisposable
     private int _localValidations;
     private GptEvaluationSession? _localEvaluation;
     private readonly Lock _localEvaluationGate = new();   // one local scoring at a time, off the main lock
+    private Task _localValidation = Task.CompletedTask;
 
     // Progress for metrics: loss and time of the epoch's steps, the run's tokens and training seconds.
     private double _epochLossSum;
@@ -102,6 +103,11 @@ public sealed class DistributedRun : IDisposable
         }
         (_order, _offset) = (sampler.EpochOrder(_epoch), sampler.EpochOffset(_epoch));
         _firstStep = _step;
+        if (_step >= TotalSteps)
+        {
+            _log.LogInformation("The checkpoint is already at step {Step} of {Total}: nothing to train (raise max_steps or num_epochs to go on)", _step, TotalSteps);
+            Finish(interrupted: false);
+        }
         _ = Task.Run(WatchHeartbeats);
     }
 
@@ -193,7 +199,7 @@ public sealed class DistributedRun : IDisposable
         {
             if (_phase != RunPhase.Done)
             {
-                TrainingJob.SaveCheckpoint(_options.OutputDirectory, Replica, State, _tokenizer);
+                SaveCheckpoint();
                 _log.LogWarning("Interrupted at step {Step}; checkpoint written. Continue with --resume {Directory}", _step, _options.OutputDirectory);
                 Finish(interrupted: true);
             }
@@ -548,13 +554,20 @@ public sealed class DistributedRun : IDisposable
     {
         _localValidations++;
         var windows = ValidationWindowsOf(rank, world);
-        _ = Task.Run(() =>
+        _localValidation = Task.Run(() =>
         {
-            double loss;
-            lock (_localEvaluationGate)
+            var loss = double.NaN;
+            try
             {
-                _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
-                loss = _localEvaluation.MeanLoss(new SubsetWindows(_sampler.Validation, windows));
+                lock (_localEvaluationGate)
+                {
+                    _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
+                    loss = _localEvaluation.MeanLoss(new SubsetWindows(_sampler.Validation, windows));
+                }
+            }
+            catch (Exception e)
+            {
+                _log.LogError(e, "Scoring a lost worker's validation windows failed; this validation's loss will be NaN");
             }
             EvaluationReport? finished;
             lock (_gate)
@@ -598,7 +611,7 @@ public sealed class DistributedRun : IDisposable
         var report = new EvaluationReport(_step, _epoch, _lastTrainLoss, _lastValLoss, _schedule.At(Math.Max(0, _step - 1)),
             epochTokens / Math.Max(_epochClock.Elapsed.TotalSeconds, 1e-9));
         MetricsLog.Append(_options.OutputDirectory, report);
-        TrainingJob.SaveCheckpoint(_options.OutputDirectory, Replica, State, _tokenizer);
+        SaveCheckpoint();
         (_epochLossSum, _epochSteps) = (0, 0);
         if (_step >= TotalSteps)
         {
@@ -623,19 +636,37 @@ public sealed class DistributedRun : IDisposable
         return report;
     }
 
+    /// <summary>The position to resume from; the end of an epoch is saved as the start of the next.</summary>
     private TrainingState State => new()
     {
-        Step = _step, Epoch = _epoch, BatchInEpoch = _stepInEpoch, Seconds = _seconds, Tokens = _tokens,
-        RngState = new Rng(Config.Seed).State,
+        Step = _step,
+        Epoch = _stepInEpoch == StepsPerEpoch ? _epoch + 1 : _epoch,
+        BatchInEpoch = _stepInEpoch == StepsPerEpoch ? 0 : _stepInEpoch,
+        Seconds = _seconds,
+        Tokens = _tokens,
+        RngState = new Rng(Config.Seed).State,   // workers draw dropout masks from (seed, step, rank)
     };
+
+    private void SaveCheckpoint()
+    {
+        TrainingJob.SaveCheckpoint(_options.OutputDirectory, Replica, State, _tokenizer);
+        // Saving a large model can take a while under the lock; nobody could beat meanwhile.
+        var now = Environment.TickCount64;
+        foreach (var worker in _workers.Values)
+        {
+            worker.LastSeen = now;
+        }
+    }
 
     // ------------------------------------------------------------------ membership changes
 
     /// <summary>Ranks every live worker (members first, in rank order, then newcomers) and starts a new generation.</summary>
     private void Admit()
     {
+        // Every member needs at least one sequence per step: extra workers wait (and take over if one is lost).
         var live = _members.Where(m => !m.Dropped)
             .Concat(_workers.Values.Where(w => !w.Dropped && w.Rank < 0))
+            .Take(Config.BatchSize)
             .ToList();
         NewGeneration(live);
         if (_members.Count > 0)
@@ -649,12 +680,14 @@ public sealed class DistributedRun : IDisposable
     {
         foreach (var member in _members)
         {
-            member.Replies?.Writer.TryComplete();
-            member.StreamAbort?.Cancel();
-            member.Replies = null;
+            EndStream(member);
         }
         _members.Clear();
         _members.AddRange(members);
+        foreach (var waiting in _workers.Values.Where(w => !members.Contains(w)))
+        {
+            waiting.Rank = -1;
+        }
         for (var rank = 0; rank < _members.Count; rank++)
         {
             _members[rank].Rank = rank;
@@ -670,8 +703,7 @@ public sealed class DistributedRun : IDisposable
             return;
         }
         (slot.Dropped, slot.DropReason) = (true, reason);
-        slot.Replies?.Writer.TryComplete();
-        slot.StreamAbort?.Cancel();
+        EndStream(slot);
         var wasMember = _members.Remove(slot);
         _log.LogWarning("Lost {Worker}: {Reason}", slot, reason);
         if (!wasMember || _phase == RunPhase.Done)
@@ -684,7 +716,9 @@ public sealed class DistributedRun : IDisposable
         }
         if (_members.Count < _options.MinWorkers)
         {
-            _log.LogError("Only {Count} workers left, fewer than --min-workers {Min}: stopping the run at step {Step}", _members.Count, _options.MinWorkers, _step);
+            _log.LogError("Only {Count} workers left, fewer than --min-workers {Min}: stopping the run at step {Step} with a checkpoint",
+                _members.Count, _options.MinWorkers, _step);
+            SaveCheckpoint();   // consistent: the step in flight was never applied
             Finish(interrupted: true);
             return;
         }
@@ -703,11 +737,18 @@ public sealed class DistributedRun : IDisposable
             Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, _step - _firstStep), _step - _firstStep);
         foreach (var member in _members)
         {
-            member.Replies?.Writer.TryComplete();
-            member.StreamAbort?.Cancel();
+            EndStream(member);
         }
         _completion.TrySetResult(new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(_seconds, 1e-9), _seconds, _step,
             Replica.Layout.TotalLength, interrupted) { StoppedEarly = stoppedEarly });
+    }
+
+    /// <summary>Ends a worker's all-reduce stream after what was already queued for it has been sent.</summary>
+    private static void EndStream(WorkerSlot slot)
+    {
+        slot.Replies?.Writer.TryComplete();
+        slot.StreamAbort?.Cancel();
+        slot.Replies = null;
     }
 
     private async Task WatchHeartbeats()
@@ -747,6 +788,7 @@ public sealed class DistributedRun : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
+        _localValidation.Wait(TimeSpan.FromMinutes(1));
         _localEvaluation?.Dispose();
         _stop.Dispose();
     }

@@ -10,6 +10,7 @@ namespace Distributed.Coordinator.Distributed;
 public sealed class LocalWorkers : IDisposable
 {
     private readonly List<Process> _processes = [];
+    private readonly List<StreamWriter> _logs = [];
 
     public LocalWorkers(int count, Uri coordinator, string token, int threadsEach, string logDirectory, TimeSpan timeout)
     {
@@ -31,11 +32,11 @@ public sealed class LocalWorkers : IDisposable
             start.Environment[RunToken.EnvironmentVariable] = token;
             var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
             _processes.Add(process);
+            // Output can still arrive after the process has exited, so the log is closed only in Dispose.
             var log = new StreamWriter(Path.Combine(logDirectory, $"worker-{k}.log")) { AutoFlush = true };
+            _logs.Add(log);
             process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-            process.Exited += (_, _) => { lock (log) { log.Dispose(); } };
-            process.EnableRaisingEvents = true;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
         }
@@ -68,7 +69,15 @@ public sealed class LocalWorkers : IDisposable
             {
                 process.Kill(entireProcessTree: true);
             }
+            process.WaitForExit();   // also waits for the redirected output to be drained
             process.Dispose();
+        }
+        foreach (var log in _logs)
+        {
+            lock (log)
+            {
+                log.Dispose();
+            }
         }
     }
 

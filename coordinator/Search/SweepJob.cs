@@ -102,15 +102,24 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
                     // A lost worker fails the attempt (min-workers = the group): the trial is retried whole.
                     Run = new DistributedRunOptions { Workers = group, MinWorkers = group, Timeout = options.Timeout, OutputDirectory = directory },
                     LocalWorkers = group,
+                    // Trials run side by side: the cores are shared by every worker of the sweep.
+                    ThreadsPerWorker = Math.Max(1, Environment.ProcessorCount / options.Workers),
                 };
                 var observer = new EvaluationRecorder(store, trialId, new TrialLog(trial.Index, log));
                 var chance = Math.Log(prepared.Config.VocabSize);
                 summary = await DistributedJob.RunAsync(prepared, job, observer, _ => { }, loggers,
                     run => run.StopRule = report => rules.Check(trial.Index, report.ValLoss, chance), cancel);
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException && !cancel.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException && !cancel.IsCancellationRequested)
             {
-                summary = new RunSummary(double.NaN, double.NaN, 0, 0, 0, 0, Interrupted: true) { StoppedEarly = null };
+                if (e is ArgumentException or ConfigException)
+                {
+                    // The trial's hyperparameters cannot run (e.g. a batch larger than the data): retrying will not help.
+                    store.FinishTrial(trialId, TrialStatus.Failed, e.Message, null, null);
+                    log($"trial {trial.Index}: failed: {e.Message}");
+                    return;
+                }
+                summary = new RunSummary(double.NaN, double.NaN, 0, 0, 0, 0, Interrupted: true);
                 log($"trial {trial.Index}: attempt {attempt + 1} failed: {e.Message}");
             }
             if (cancel.IsCancellationRequested)

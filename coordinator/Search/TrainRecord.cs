@@ -27,7 +27,10 @@ public sealed class TrainRecord : IDisposable
         }
         _runId = previous?.Id ?? _store.CreateRun(RunKind.Train, Path.GetFileName(folder), folder,
             options.ConfigPath is { } path ? File.ReadAllText(path) : "{}");
-        _trialId = _store.AddTrial(_runId, 0, "{}", "{}");
+        // A resumed run that had already finished (continued with a larger max_steps) gets a new trial.
+        var trials = _store.Trials(_runId);
+        var index = trials.Count > 0 && TrialStatus.IsDone(trials[^1].Status) ? trials.Count : Math.Max(0, trials.Count - 1);
+        _trialId = _store.AddTrial(_runId, index, "{}", "{}");
         _store.StartTrial(_trialId);
     }
 

@@ -63,16 +63,19 @@ public sealed class SweepReportTests : IDisposable
     }
 
     [Fact]
-    public void PrintsTheTableBestFirstWithReasons()
+    public void PrintsTheTableBestFirstAndTheReasonsBelowIt()
     {
         WriteReport(SyntheticSweep.FourTrials());
         var lines = _terminal.ToString().Split('\n');
 
-        var rows = lines.Where(l => l.Contains("completed") || l.Contains("failed") || l.Contains("stopped_early")).ToList();
+        var rows = lines.Where(l => !l.TrimStart().StartsWith("trial ") && (l.Contains("completed") || l.Contains("failed") || l.Contains("stopped_early"))).ToList();
         Assert.Equal(4, rows.Count);
         Assert.Contains("1.5500", rows[0]);
-        Assert.Contains("stopped_early: no \"improvement\" for 3 evals", rows[1]);
-        Assert.Contains("failed: loss is NaN, step 40", rows[3]);
+        Assert.Contains("stopped_early", rows[1]);
+        Assert.Contains("failed", rows[3]);
+        // Reasons are listed under the table, one line per trial that has one.
+        Assert.Contains(lines, l => l.Contains("stopped_early: no \"improvement\" for 3 evals"));
+        Assert.Contains(lines, l => l.Contains("failed: loss is NaN, step 40"));
         Assert.Contains(lines, l => l.Contains("learning_rate") && l.Contains("best val"));
     }
 
