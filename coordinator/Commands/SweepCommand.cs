@@ -53,6 +53,11 @@ public static class SweepCommand
                 Console.CancelKeyPress -= onCancel;
             }
             var spec = Models.Search.SweepLoader.Load(options.SweepPath);
+            if (Console.IsOutputRedirected)
+            {
+                // A log file has no width limit; Spectre would otherwise assume 80 columns and wrap every value.
+                AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+            }
             var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList());
             AnsiConsole.MarkupLineInterpolated($"Sweep finished in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");
             return 0;

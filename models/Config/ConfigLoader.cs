@@ -73,7 +73,8 @@ public static class ConfigLoader
         }
     }
 
-    private static JsonObject ReadFile(string path, string source)
+    /// <summary>Reads a JSON object from a file (comments and trailing commas allowed); <paramref name="example"/> shows the expected shape in errors.</summary>
+    internal static JsonObject ReadFile(string path, string source, string example = "{\"learning_rate\": 3e-4}")
     {
         string text;
         try
@@ -96,6 +97,6 @@ public static class ConfigLoader
         }
         return root as JsonObject
             ?? throw new ConfigException(
-                $"{source} must hold a JSON object like {{\"learning_rate\": 3e-4}}, not {root?.GetValueKind().ToString().ToLowerInvariant() ?? "null"}");
+                $"{source} must hold a JSON object like {example}, not {root?.GetValueKind().ToString().ToLowerInvariant() ?? "null"}");
     }
 }

@@ -22,13 +22,6 @@ public static class SweepLoader
 
     // As ConfigLoader's config files: written by hand, so comments and trailing commas are fine,
     // duplicate keys are not (which one wins would be a silent guess).
-    private static readonly JsonDocumentOptions FileOptions = new()
-    {
-        CommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        AllowDuplicateProperties = false,
-    };
-
     /// <exception cref="ConfigException">Listing every problem, each naming the field, the value and the fix.</exception>
     public static SweepSpec Load(string path)
     {
@@ -151,28 +144,5 @@ public static class SweepLoader
     }
 
     private static JsonObject ReadFile(string path, string source)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException(
-                $"{source} cannot be read ({e.Message}); check the path (relative to {Environment.CurrentDirectory}) and permissions");
-        }
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(text, documentOptions: FileOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new ConfigException($"{source} is not valid JSON: {e.Message} Fix the syntax at that spot.");
-        }
-        return root as JsonObject
-            ?? throw new ConfigException(
-                $"{source} must hold a JSON object like {{\"strategy\": \"grid\", \"space\": {{...}}}}, not {root?.GetValueKind().ToString().ToLowerInvariant() ?? "null"}");
-    }
+        => ConfigLoader.ReadFile(path, source, "{\"strategy\": \"grid\", \"space\": {...}}");
 }
