@@ -12,11 +12,14 @@ public sealed class DistributedOptions
 
     public Option<int> Port { get; } = new("--port") { Description = "Port to listen on (0: any free port)." };
 
+    public Option<double> StepTimeout { get; } = new("--step-timeout") { Description = "Seconds a live worker may take to deliver a step's gradient (or its validation) before it is dropped.", DefaultValueFactory = _ => 300 };
+
     public void AddTo(Command command)
     {
         command.Options.Add(MinWorkers);
         command.Options.Add(Timeout);
         command.Options.Add(Port);
+        command.Options.Add(StepTimeout);
     }
 
     public DistributedRunOptions RunOptions(ParseResult result, int workers, string outputDirectory) => new()
@@ -24,6 +27,7 @@ public sealed class DistributedOptions
         Workers = workers,
         MinWorkers = result.GetValue(MinWorkers),
         Timeout = TimeSpan.FromSeconds(result.GetValue(Timeout)),
+        StepTimeout = TimeSpan.FromSeconds(result.GetValue(StepTimeout)),
         OutputDirectory = outputDirectory,
     };
 }

@@ -50,6 +50,7 @@ public sealed class DistributedRun : IDisposable
     private int[] _bucketArrivals = [];
     private float[] _rankLoss = [];
     private int _bucketsReduced;
+    private long _stepStarted = Environment.TickCount64;   // when the current step (or validation) began
 
     // Each bucket's reduced values go out from a buffer reused every step: bucket k of step s+1 cannot
     // be reduced before every worker has received step s's closing message, which its stream sends
@@ -509,6 +510,7 @@ public sealed class DistributedRun : IDisposable
         _bucketArrivals = new int[_bucketCount];
         _rankLoss = new float[world];
         _bucketsReduced = 0;
+        _stepStarted = Environment.TickCount64;
     }
 
     // ------------------------------------------------------------------ validation
@@ -516,6 +518,7 @@ public sealed class DistributedRun : IDisposable
     private void StartValidation()
     {
         _phase = RunPhase.Validating;
+        _stepStarted = Environment.TickCount64;
         _validationPending.Clear();
         foreach (var member in _members)
         {
@@ -743,6 +746,14 @@ public sealed class DistributedRun : IDisposable
             Replica.Layout.TotalLength, interrupted) { StoppedEarly = stoppedEarly });
     }
 
+    /// <summary>Members holding up the current step (missing buckets) or validation (missing report).</summary>
+    private List<WorkerSlot> Stalled() => _phase switch
+    {
+        RunPhase.Training => _members.Where(m => _arrived[m.Rank].Contains(false)).ToList(),
+        RunPhase.Validating => _members.Where(m => _validationPending.ContainsKey(m.Id)).ToList(),
+        _ => [],
+    };
+
     /// <summary>Ends a worker's all-reduce stream after what was already queued for it has been sent.</summary>
     private static void EndStream(WorkerSlot slot)
     {
@@ -766,6 +777,14 @@ public sealed class DistributedRun : IDisposable
                 foreach (var slot in _workers.Values.Where(w => !w.Dropped && now - w.LastSeen > _options.Timeout.TotalMilliseconds).ToList())
                 {
                     Drop(slot, $"no sign of life for {(now - slot.LastSeen) / 1000.0:F1} s (timeout {_options.Timeout.TotalSeconds:F0} s)");
+                }
+                if (now - _stepStarted > _options.StepTimeout.TotalMilliseconds)
+                {
+                    foreach (var slot in Stalled())
+                    {
+                        Drop(slot, $"alive but no {(_phase == RunPhase.Training ? "gradient" : "validation report")} for step {_step} " +
+                                   $"after {(now - _stepStarted) / 1000.0:F0} s (--step-timeout {_options.StepTimeout.TotalSeconds:F0} s)");
+                    }
                 }
             }
         }

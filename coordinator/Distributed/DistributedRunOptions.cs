@@ -14,5 +14,11 @@ public sealed record DistributedRunOptions
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A worker that still beats but has not delivered its gradient for the current step (or its
+    /// validation report) this long after the step began is dropped too: no all-reduce waits forever.
+    /// </summary>
+    public TimeSpan StepTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     public required string OutputDirectory { get; init; }
 }

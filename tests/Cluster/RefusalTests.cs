@@ -112,6 +112,33 @@ public sealed class RefusalTests : IDisposable
         Assert.All(weights, w => Assert.True(float.IsFinite(w)));
     }
 
+    [Fact]
+    public async Task A_worker_that_beats_but_never_sends_its_gradient_is_dropped_after_the_step_timeout()
+    {
+        var port = ClusterProcess.FreePort();
+        using var coordinator = ClusterProcess.Coordinator(_run.Token,
+            ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "5", "--step-timeout", "3", .. _run.RunArguments("run")]);
+        await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = Client(channel, _run.Token);
+        var join = await client.JoinAsync(Join);
+        using var beating = new CancellationTokenSource();
+        var heartbeats = Task.Run(async () =>
+        {
+            while (!beating.IsCancellationRequested)
+            {
+                await client.HeartbeatAsync(new HeartbeatRequest { WorkerId = join.WorkerId });
+                await Task.Delay(300);
+            }
+        });
+        using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
+
+        await coordinator.WaitFor(@"Lost rank \d \(intruder.*alive but no gradient for step 0", TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
+        beating.Cancel();
+        await heartbeats.ContinueWith(_ => { });
+    }
+
     private static int VocabOf(JoinReply join)
         => System.Text.Json.JsonDocument.Parse(join.TokenizerJson).RootElement.GetProperty("chars").GetArrayLength();
 
