@@ -533,6 +533,10 @@ public sealed class DistributedRun : IDisposable
         lock (_gate)
         {
             var slot = Slot(workerId);
+            if (_phase == RunPhase.Done)
+            {
+                return;   // the run ended meanwhile (early stop, too few workers): nothing to add, nothing wrong
+            }
             if (_phase != RunPhase.Validating || report.Epoch != _epoch || !_validationPending.Remove(slot.Id))
             {
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"No validation of epoch {report.Epoch} is expected from {slot}."));
