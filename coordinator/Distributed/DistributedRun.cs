@@ -32,7 +32,8 @@ public sealed class DistributedRun : IDisposable
     private readonly string _tokenizerJson;
     private readonly EpochSampler _sampler;
     private readonly LearningRateSchedule _schedule;
-    private readonly Dictionary<string, WorkerSlot> _workers = [];
+    // Concurrent so that heartbeats never wait for the main lock (a checkpoint of a large model holds it for a while).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkerSlot> _workers = new();
     private readonly List<WorkerSlot> _members = [];
     private readonly TaskCompletionSource<RunSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -179,15 +180,12 @@ public sealed class DistributedRun : IDisposable
 
     public bool Heartbeat(string workerId)
     {
-        lock (_gate)
+        if (!_workers.TryGetValue(workerId, out var slot) || slot.Dropped)
         {
-            if (!_workers.TryGetValue(workerId, out var slot) || slot.Dropped)
-            {
-                return false;
-            }
-            slot.LastSeen = Environment.TickCount64;
-            return true;
+            return false;
         }
+        slot.LastSeen = Environment.TickCount64;
+        return true;
     }
 
     /// <summary>True when every worker that joined has left or been dropped (so the server may stop).</summary>
@@ -654,16 +652,8 @@ public sealed class DistributedRun : IDisposable
         RngState = new Rng(Config.Seed).State,   // workers draw dropout masks from (seed, step, rank)
     };
 
-    private void SaveCheckpoint()
-    {
-        TrainingJob.SaveCheckpoint(_options.OutputDirectory, Replica, State, _tokenizer);
-        // Saving a large model can take a while under the lock; nobody could beat meanwhile.
-        var now = Environment.TickCount64;
-        foreach (var worker in _workers.Values)
-        {
-            worker.LastSeen = now;
-        }
-    }
+    /// <summary>Checkpoints the replica where it stands (under the lock: workers' heartbeats do not need it).</summary>
+    private void SaveCheckpoint() => TrainingJob.SaveCheckpoint(_options.OutputDirectory, Replica, State, _tokenizer);
 
     // ------------------------------------------------------------------ membership changes
 

@@ -13,12 +13,15 @@ public sealed class WorkerSlot(string id, string name)
     /// <summary>Position in the current membership; -1 while waiting to be admitted.</summary>
     public int Rank { get; set; } = -1;
 
-    public bool Dropped { get; set; }
+    private long _lastSeen = Environment.TickCount64;
+    private volatile bool _dropped;
+
+    public bool Dropped { get => _dropped; set => _dropped = value; }
 
     public string? DropReason { get; set; }
 
-    /// <summary>Environment.TickCount64 of the worker's last sign of life.</summary>
-    public long LastSeen { get; set; } = Environment.TickCount64;
+    /// <summary>Environment.TickCount64 of the worker's last sign of life (heartbeats set it without the run's lock).</summary>
+    public long LastSeen { get => Volatile.Read(ref _lastSeen); set => Volatile.Write(ref _lastSeen, value); }
 
     /// <summary>The open all-reduce stream's outgoing messages, if any.</summary>
     public Channel<ReduceReply>? Replies { get; set; }
