@@ -32,7 +32,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
         }, stop);
         log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
-        var (config, _) = LoadRun(join);
+        var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
         if (ModelFingerprint.Of(config) != join.ModelFingerprint)
         {
             throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
@@ -114,21 +114,6 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
     private static bool IsConnectionProblem(RpcException e)
         => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
-
-    private static (GptConfig Config, ITokenizer Tokenizer) LoadRun(JoinReply join)
-    {
-        var directory = Directory.CreateTempSubdirectory("worker-run-");
-        try
-        {
-            File.WriteAllText(Path.Combine(directory.FullName, "config.json"), join.ConfigJson);
-            File.WriteAllText(Path.Combine(directory.FullName, TokenizerFiles.FileName), join.TokenizerJson);
-            return (ConfigLoader.Load(Path.Combine(directory.FullName, "config.json"), []), TokenizerFiles.Load(directory.FullName));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
-    }
 
     /// <summary>The worker's replica and sessions, and one assignment's steps.</summary>
     private sealed class WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, ILogger log) : IDisposable
@@ -215,7 +200,6 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                     }
                     _replica.Apply(done.ClipScale, done.LearningRate);
                     _stateStep = step + 1;
-                    _replica.Optimizer.RestoreSteps(_stateStep);
                     optimizerClock.Stop();
                 }
                 await call.RequestStream.CompleteAsync();

@@ -85,13 +85,13 @@ public sealed class DistributedRun : IDisposable
         BatchSplit.BatchOf(0, options.Workers, config.BatchSize);   // every worker needs a sequence per step
         Config = config;
         _tokenizer = tokenizer;
-        _tokenizerJson = TokenizerJson(tokenizer);
+        _tokenizerJson = tokenizer.ToJson();
         _sampler = sampler;
         _options = options;
         _log = log;
         Replica = resume?.Replica ?? new ModelReplica(config);
         StepsPerEpoch = sampler.StepsPerEpoch(config.BatchSize);
-        TotalSteps = config.MaxSteps > 0 ? Math.Min(config.MaxSteps, config.NumEpochs * StepsPerEpoch) : config.NumEpochs * StepsPerEpoch;
+        TotalSteps = StepBudget.Total(config, StepsPerEpoch);
         _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
         Fingerprint = ModelFingerprint.Of(config);
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
@@ -781,20 +781,6 @@ public sealed class DistributedRun : IDisposable
                     }
                 }
             }
-        }
-    }
-
-    private static string TokenizerJson(ITokenizer tokenizer)
-    {
-        var directory = Directory.CreateTempSubdirectory("tokenizer-");
-        try
-        {
-            tokenizer.Save(directory.FullName);
-            return File.ReadAllText(Path.Combine(directory.FullName, TokenizerFiles.FileName));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
         }
     }
 

@@ -26,14 +26,22 @@ public static class ConfigLoader
     /// <summary>As <see cref="Load(string?, IEnumerable{string})"/> but starting from <paramref name="baseConfig"/>, e.g. a preset.</summary>
     public static GptConfig Load(GptConfig baseConfig, string? jsonPath, IEnumerable<string> overrides)
     {
+        var source = $"config file '{jsonPath}'";
+        return Merge(baseConfig, jsonPath is null ? null : (source, ReadFile(jsonPath, source)), overrides);
+    }
+
+    /// <summary>A config from JSON text (e.g. received over the network); <paramref name="source"/> names it in errors.</summary>
+    public static GptConfig FromJson(string json, string source) => Merge(new GptConfig(), (source, Parse(json, source, DefaultExample)), []);
+
+    private static GptConfig Merge(GptConfig baseConfig, (string Source, JsonObject Values)? file, IEnumerable<string> overrides)
+    {
         var merged = ConfigJson.ToObject(baseConfig);
         var problems = new List<string>();
-        if (jsonPath is not null)
+        if (file is var (fileSource, values))
         {
-            var source = $"config file '{jsonPath}'";
-            foreach (var (key, value) in ReadFile(jsonPath, source))
+            foreach (var (key, value) in values)
             {
-                Apply(merged, source, key, value, problems);
+                Apply(merged, fileSource, key, value, problems);
             }
         }
         foreach (var text in overrides)
@@ -74,7 +82,7 @@ public static class ConfigLoader
     }
 
     /// <summary>Reads a JSON object from a file (comments and trailing commas allowed); <paramref name="example"/> shows the expected shape in errors.</summary>
-    internal static JsonObject ReadFile(string path, string source, string example = "{\"learning_rate\": 3e-4}")
+    internal static JsonObject ReadFile(string path, string source, string example = DefaultExample)
     {
         string text;
         try
@@ -86,6 +94,13 @@ public static class ConfigLoader
             throw new ConfigException(
                 $"{source} cannot be read ({e.Message}); check the path (relative to {Environment.CurrentDirectory}) and permissions");
         }
+        return Parse(text, source, example);
+    }
+
+    private const string DefaultExample = "{\"learning_rate\": 3e-4}";
+
+    private static JsonObject Parse(string text, string source, string example)
+    {
         JsonNode? root;
         try
         {

@@ -79,8 +79,11 @@ public sealed class BpeTokenizer : ITokenizer
         return _codec.Decode(ids.ToArray());
     }
 
-    public void Save(string directory) =>
-        TokenizerFiles.Write(directory, new TokenizerFileContents { Kind = KindName, Vocab = _idBySpelling, Merges = _merges });
+    public void Save(string directory) => TokenizerFiles.Write(directory, Contents());
+
+    public string ToJson() => TokenizerFiles.Serialize(Contents());
+
+    private TokenizerFileContents Contents() => new TokenizerFileContents { Kind = KindName, Vocab = _idBySpelling, Merges = _merges };
 
     internal static void ThrowIfVocabSizeOutOfRange(int vocabSize)
     {

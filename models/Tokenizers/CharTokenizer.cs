@@ -70,8 +70,11 @@ public sealed class CharTokenizer : ITokenizer
         return text.ToString();
     }
 
-    public void Save(string directory) =>
-        TokenizerFiles.Write(directory, new TokenizerFileContents { Kind = KindName, Chars = [.. _characterById] });
+    public void Save(string directory) => TokenizerFiles.Write(directory, Contents());
+
+    public string ToJson() => TokenizerFiles.Serialize(Contents());
+
+    private TokenizerFileContents Contents() => new TokenizerFileContents { Kind = KindName, Chars = [.. _characterById] };
 
     internal static CharTokenizer FromFile(TokenizerFileContents contents, string path)
     {

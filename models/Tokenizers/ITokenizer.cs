@@ -15,4 +15,7 @@ public interface ITokenizer
 
     /// <summary>Writes <c>tokenizer.json</c> into <paramref name="directory"/>, creating the directory if needed.</summary>
     void Save(string directory);
+
+    /// <summary>The text of <c>tokenizer.json</c> (what <see cref="Save"/> writes), e.g. to send it to a worker.</summary>
+    string ToJson();
 }

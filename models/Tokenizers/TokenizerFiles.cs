@@ -26,25 +26,33 @@ public static class TokenizerFiles
                 $"There is no {FileName} in '{directory}'; point to the run directory the tokenizer was saved in.", path);
         }
 
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Rebuilds a tokenizer from the text of a <c>tokenizer.json</c>; <paramref name="source"/> names it in errors.</summary>
+    public static ITokenizer FromJson(string json, string source)
+    {
         TokenizerFileContents? contents;
         try
         {
-            contents = JsonSerializer.Deserialize<TokenizerFileContents>(File.ReadAllText(path), JsonOptions);
+            contents = JsonSerializer.Deserialize<TokenizerFileContents>(json, JsonOptions);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{path}' is not valid tokenizer JSON ({e.Message}); save the tokenizer again.", e);
+            throw new InvalidDataException($"'{source}' is not valid tokenizer JSON ({e.Message}); save the tokenizer again.", e);
         }
 
         return contents?.Kind switch
         {
-            CharTokenizer.KindName => CharTokenizer.FromFile(contents, path),
-            BpeTokenizer.KindName => BpeTokenizer.FromFile(contents, path),
+            CharTokenizer.KindName => CharTokenizer.FromFile(contents, source),
+            BpeTokenizer.KindName => BpeTokenizer.FromFile(contents, source),
             var kind => throw new InvalidDataException(
-                $"'{path}' has tokenizer kind '{kind ?? "(missing)"}'; expected \"{CharTokenizer.KindName}\" or \"{BpeTokenizer.KindName}\"."),
+                $"'{source}' has tokenizer kind '{kind ?? "(missing)"}'; expected \"{CharTokenizer.KindName}\" or \"{BpeTokenizer.KindName}\"."),
         };
     }
 
     internal static void Write(string directory, TokenizerFileContents contents) =>
         AtomicFile.Write(Path.Combine(directory, FileName), JsonSerializer.SerializeToUtf8Bytes(contents, JsonOptions));
+
+    internal static string Serialize(TokenizerFileContents contents) => JsonSerializer.Serialize(contents, JsonOptions);
 }

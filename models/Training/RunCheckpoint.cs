@@ -10,28 +10,17 @@ namespace Distributed.Models.Training;
 public static class RunCheckpoint
 {
     public static void Save(string directory, ModelReplica replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
-    {
-        var tokenizerDirectory = Directory.CreateTempSubdirectory("tokenizer-");
-        try
+        => CheckpointStore.Save(directory, new CheckpointContents
         {
-            tokenizer.Save(tokenizerDirectory.FullName);
-            CheckpointStore.Save(directory, new CheckpointContents
+            ModelTensors = replica.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
+            OptimizerTensors = replica.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
+            ConfigJson = ConfigLoader.ToJson(replica.Config),
+            StateJson = state.ToJson(),
+            ExtraFiles = new Dictionary<string, byte[]>(extraFiles)
             {
-                ModelTensors = replica.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
-                OptimizerTensors = replica.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
-                ConfigJson = ConfigLoader.ToJson(replica.Config),
-                StateJson = state.ToJson(),
-                ExtraFiles = new Dictionary<string, byte[]>(extraFiles)
-                {
-                    [TokenizerFiles.FileName] = File.ReadAllBytes(Path.Combine(tokenizerDirectory.FullName, TokenizerFiles.FileName)),
-                },
-            });
-        }
-        finally
-        {
-            tokenizerDirectory.Delete(recursive: true);
-        }
-    }
+                [TokenizerFiles.FileName] = System.Text.Encoding.UTF8.GetBytes(tokenizer.ToJson()),
+            },
+        });
 
     /// <summary>Reads and verifies a checkpoint; <see cref="Restore"/> then loads it into a trainer.</summary>
     public static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents Contents) Load(string directory)

@@ -26,7 +26,7 @@ public sealed class Trainer : IDisposable
         _sampler = sampler;
         Replica = new ModelReplica(config);
         _stepsPerEpoch = sampler.StepsPerEpoch(config.BatchSize);
-        TotalSteps = config.MaxSteps > 0 ? Math.Min(config.MaxSteps, config.NumEpochs * _stepsPerEpoch) : config.NumEpochs * _stepsPerEpoch;
+        TotalSteps = StepBudget.Total(config, _stepsPerEpoch);
         _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
         _rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, 0));
         State = new TrainingState { RngState = _rng.State };

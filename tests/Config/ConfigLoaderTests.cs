@@ -19,6 +19,16 @@ public sealed class ConfigLoaderTests : IDisposable
     private static ConfigException Fails(Func<GptConfig> load) => Assert.Throws<ConfigException>(() => load());
 
     [Fact]
+    public void JsonTextRoundTripsAndIsCheckedLikeAFile()
+    {
+        var config = new GptConfig { NumLayers = 3, LearningRate = 3e-4, Activation = Activation.Relu };
+
+        Assert.Equal(config, ConfigLoader.FromJson(ConfigLoader.ToJson(config), "test"));
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.FromJson("{\"num_layerz\": 2}", "the coordinator's config"));
+        Assert.Contains("the coordinator's config", error.Message + string.Join(" ", error.Problems));
+    }
+
+    [Fact]
     public void NoFileAndNoOverridesGivesTheDefaults()
     {
         Assert.Equal(new GptConfig(), ConfigLoader.Load(null, []));

@@ -1,4 +1,5 @@
 using Distributed.Models;
+using TokenizerFactory = Distributed.Models.Tokenizers;
 
 namespace Distributed.Tests.Tokenizers;
 
@@ -13,6 +14,22 @@ public class TokenizerFilesTests
 
         Assert.Contains(directory.Path, error.Message);
         Assert.Contains(TokenizerFiles.FileName, error.Message);
+    }
+
+    [Theory]
+    [InlineData("char")]
+    [InlineData("bpe")]
+    public void The_json_text_rebuilds_a_tokenizer_that_encodes_alike_and_matches_the_saved_file(string kind)
+    {
+        const string text = "To be, or not to be: that is the question. Ay, there's the rub.";
+        var tokenizer = TokenizerFactory.Create(kind, text, kind == "bpe" ? 260 : 0);
+        using var directory = new TemporaryDirectory();
+        tokenizer.Save(directory.Path);
+
+        var rebuilt = TokenizerFiles.FromJson(tokenizer.ToJson(), "sent over the wire");
+
+        Assert.Equal(tokenizer.Encode(text), rebuilt.Encode(text));
+        Assert.Equal(File.ReadAllText(Path.Combine(directory.Path, TokenizerFiles.FileName)), tokenizer.ToJson());
     }
 
     [Fact]
