@@ -7,6 +7,7 @@ var root = new RootCommand("Train GPT language models on ONNX Runtime.")
     ServeCommand.Create(),
     ParamsCommand.Create(),
     SampleCommand.Create(),
+    EvaluateCommand.Create(),
     SweepCommand.Create(),
     RunsCommand.Create(),
     BenchmarkCommand.Create(),

@@ -55,11 +55,45 @@ public sealed class EpochSampler
     }
 
     /// <summary>The validation split's windows, in text order, as something an evaluation can score.</summary>
-    public DataParallel.IWindowSource Validation => new SplitWindows(this, DataSplit.Validation, ValidationWindows);
+    public DataParallel.IWindowSource Validation => Windows(DataSplit.Validation);
+
+    /// <summary>Every window of a split on the unshifted grid, in text order (the train split's epoch-0 windows).</summary>
+    public DataParallel.IWindowSource Windows(DataSplit split)
+        => new SplitWindows(this, split, split == DataSplit.Train ? WindowsPerEpoch : ValidationWindows);
+
+    /// <summary>
+    /// <paramref name="count"/> windows of a split starting at uniformly random token positions, which may
+    /// overlap: how nanoGPT's get_batch draws them, so its estimate_loss can be reproduced (see `evaluate`).
+    /// </summary>
+    public DataParallel.IWindowSource RandomWindows(DataSplit split, int count, Rng rng)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var tokens = split == DataSplit.Train ? _data.TrainTokens : _data.ValidationTokens;
+        var starts = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            starts[i] = rng.NextInt(tokens.Length - WindowLength + 1);
+        }
+        return new OffsetWindows(tokens, starts, SequenceLength);
+    }
 
     private sealed record SplitWindows(EpochSampler Sampler, DataSplit Split, int Count) : DataParallel.IWindowSource
     {
         public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets) => Sampler.FillBatch(Split, windows, inputs, targets);
+    }
+
+    private sealed class OffsetWindows(ReadOnlyMemory<int> tokens, int[] starts, int sequenceLength) : DataParallel.IWindowSource
+    {
+        public int Count => starts.Length;
+
+        public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets)
+        {
+            for (var row = 0; row < windows.Length; row++)
+            {
+                TokenWindow.Copy(tokens.Span.Slice(starts[windows[row]], sequenceLength + 1),
+                    inputs.Slice(row * sequenceLength, sequenceLength), targets.Slice(row * sequenceLength, sequenceLength));
+            }
+        }
     }
 
     /// <summary>

@@ -111,6 +111,42 @@ public class EpochSamplerTests
     }
 
     [Fact]
+    public void Random_windows_are_contiguous_runs_inside_their_split_at_unaligned_offsets()
+    {
+        var sampler = Sampler();
+        const int count = 1000;
+        var inputs = new long[count * SequenceLength];
+        var targets = new long[count * SequenceLength];
+
+        sampler.RandomWindows(DataSplit.Validation, count, new Rng(5)).Fill(Enumerable.Range(0, count).ToArray(), inputs, targets);
+
+        var starts = inputs.Chunk(SequenceLength).Select(row => row[0]).ToArray();
+        Assert.All(inputs.Chunk(SequenceLength).Zip(targets.Chunk(SequenceLength)), pair =>
+        {
+            Assert.Equal(Enumerable.Range((int)pair.First[0], SequenceLength).Select(v => (long)v), pair.First);
+            Assert.Equal(pair.First.Select(v => v + 1), pair.Second);
+        });
+        // Every token of the window, the last target included, lies in the validation split [900, 1000).
+        Assert.All(starts, start => Assert.InRange(start, 900, 1000 - SequenceLength - 1));
+        Assert.Contains(starts, start => (start - 900) % (SequenceLength + 1) != 0);
+        Assert.Contains(starts, start => start == 1000 - SequenceLength - 1);
+    }
+
+    [Fact]
+    public void Random_windows_repeat_for_the_same_seed()
+    {
+        long[] Draw(long seed)
+        {
+            var (inputs, targets) = (new long[10 * SequenceLength], new long[10 * SequenceLength]);
+            Sampler().RandomWindows(DataSplit.Train, 10, new Rng(seed)).Fill(Enumerable.Range(0, 10).ToArray(), inputs, targets);
+            return inputs;
+        }
+
+        Assert.Equal(Draw(7), Draw(7));
+        Assert.NotEqual(Draw(7), Draw(8));
+    }
+
+    [Fact]
     public void Buffers_of_the_wrong_size_are_rejected_with_the_expected_size()
     {
         var sampler = Sampler();

@@ -71,6 +71,24 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void Evaluating_a_checkpoint_reproduces_the_runs_validation_loss()
+    {
+        var options = Options("run", "max_steps=60", "eval_interval=60");
+        var summary = TrainingJob.Run(options, new RecordingObserver(), _ => { });
+        var text = File.ReadAllText(options.Data);
+
+        var every = CheckpointEvaluation.Run(options.OutputDirectory, text, batches: 0, seed: 1, threads: 1);
+        var estimate = CheckpointEvaluation.Run(options.OutputDirectory, text, batches: 200, seed: 1, threads: 1);
+
+        Assert.Equal(summary.ValLoss, every.ValLoss, 1e-6);
+        Assert.True(every.TrainWindows > every.ValWindows);
+        Assert.Equal(200 * TestCorpus.TinyConfig.BatchSize, estimate.ValWindows);
+        // Random windows of the same text score about the same as the grid of every window.
+        Assert.Equal(every.ValLoss, estimate.ValLoss, 0.05 * every.ValLoss);
+        Assert.Equal(every.TrainLoss, estimate.TrainLoss, 0.05 * every.TrainLoss);
+    }
+
+    [Fact]
     public void A_corrupted_checkpoint_is_refused_when_resuming()
     {
         var options = Options("run", "max_steps=10", "eval_interval=10");

@@ -1,0 +1,30 @@
+using Distributed.Models.DataParallel;
+using Distributed.Models.Runtime;
+
+namespace Distributed.Models.Training;
+
+/// <summary>A checkpoint's mean loss on each split of a text, and how many windows each figure averages.</summary>
+public sealed record SplitLosses(double TrainLoss, int TrainWindows, double ValLoss, int ValWindows);
+
+/// <summary>
+/// Scores a saved run on a text, split 90/10 and cut into windows as in training. Either every window of
+/// each split (the figure `train` reports), or nanoGPT's estimate_loss: the mean of
+/// <c>batches</c> batches of batch_size windows at random offsets per split, which is cheaper but noisy.
+/// </summary>
+public static class CheckpointEvaluation
+{
+    public static SplitLosses Run(string checkpointDirectory, string text, int batches, long seed, int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batches);
+        var (config, tokenizer, contents) = RunCheckpoint.Load(checkpointDirectory);
+        var replica = new ModelReplica(config);
+        RunCheckpoint.Restore(replica, contents);
+        var sampler = new EpochSampler(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
+        using var session = new GptEvaluationSession(config, replica.Parameters, threads);
+        var rng = new Rng(seed);
+        IWindowSource Windows(DataSplit split)
+            => batches == 0 ? sampler.Windows(split) : sampler.RandomWindows(split, batches * config.BatchSize, rng);
+        var (train, validation) = (Windows(DataSplit.Train), Windows(DataSplit.Validation));
+        return new SplitLosses(session.MeanLoss(train), train.Count, session.MeanLoss(validation), validation.Count);
+    }
+}
