@@ -14,9 +14,10 @@ public sealed class BoundSession : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly List<OrtValue> _values = [];
 
-    public BoundSession(byte[] model, int threads)
+    /// <param name="spinWait">See <see cref="SessionFactory.Create"/>.</param>
+    public BoundSession(byte[] model, int threads, bool spinWait = false)
     {
-        _session = SessionFactory.Create(model, threads);
+        _session = SessionFactory.Create(model, threads, spinWait);
         try
         {
             _binding = _session.CreateIoBinding();

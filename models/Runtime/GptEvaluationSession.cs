@@ -19,10 +19,10 @@ public sealed class GptEvaluationSession : IDisposable
     private readonly OrtValue[] _inputs;
     private readonly int _sequenceLength;
 
-    public GptEvaluationSession(GptConfig config, FlatBuffer parameters, int threads)
+    public GptEvaluationSession(GptConfig config, FlatBuffer parameters, int threads, bool spinWait = false)
     {
         _sequenceLength = config.MaxSequenceLength;
-        _session = SessionFactory.Create(GptGraphs.Evaluation(config, batch: -1), threads);
+        _session = SessionFactory.Create(GptGraphs.Evaluation(config, batch: -1), threads, spinWait);
         var views = parameters.Layout.Views;
         _inputNames = [.. views.Select(v => v.Name), TrainingGraph.Ids, TrainingGraph.Targets];
         _inputs = new OrtValue[_inputNames.Length];

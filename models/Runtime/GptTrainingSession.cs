@@ -14,7 +14,7 @@ public sealed class GptTrainingSession : IDisposable
     private readonly float[][] _masks;
     private readonly double _dropout;
 
-    public GptTrainingSession(GptConfig config, FlatBuffer parameters, FlatBuffer gradients, int threads)
+    public GptTrainingSession(GptConfig config, FlatBuffer parameters, FlatBuffer gradients, int threads, bool spinWait = false)
     {
         var graph = GptGraphs.Training(config, config.BatchSize);
         _dropout = config.Dropout;
@@ -24,7 +24,7 @@ public sealed class GptTrainingSession : IDisposable
         Targets = GC.AllocateArray<long>(Inputs.Length, pinned: true);
         _masks = graph.DropoutMasks.Select(m => GC.AllocateArray<float>((int)m.Count, pinned: true)).ToArray();
 
-        _session = new BoundSession(graph.Model, threads);
+        _session = new BoundSession(graph.Model, threads, spinWait);
         try
         {
             foreach (var view in parameters.Layout.Views)

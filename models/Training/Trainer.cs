@@ -30,10 +30,11 @@ public sealed class Trainer : IDisposable
         _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
         _rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, 0));
         State = new TrainingState { RngState = _rng.State };
-        _training = new GptTrainingSession(config, Replica.Parameters, Replica.Gradients, threads);
+        // One process training alone owns its cores, so ORT's threads may spin-wait (see SessionFactory).
+        _training = new GptTrainingSession(config, Replica.Parameters, Replica.Gradients, threads, spinWait: true);
         try
         {
-            _evaluation = new GptEvaluationSession(config, Replica.Parameters, threads);
+            _evaluation = new GptEvaluationSession(config, Replica.Parameters, threads, spinWait: true);
         }
         catch
         {
