@@ -278,8 +278,9 @@ if ((${#failures[@]} == 0)); then
     log "PASS in ${elapsed} s: $(IFS=';'; echo "${checks[*]}" | sed 's/;/; /g')"
     exit 0
 fi
-for f in "${failures[@]}"; do log "FAIL: $f"; done
-((${#checks[@]} == 0)) || log "passed: $(IFS=';'; echo "${checks[*]}" | sed 's/;/; /g')"
+# The logs first and the verdict last, so the end of a CI log says what failed.
 show_logs
+((${#checks[@]} == 0)) || log "passed: $(IFS=';'; echo "${checks[*]}" | sed 's/;/; /g')"
+for f in "${failures[@]}"; do log "FAIL: $f"; done
 log "FAIL in ${elapsed} s (${#failures[@]} failed checks)"
 exit 1
