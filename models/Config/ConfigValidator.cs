@@ -11,9 +11,9 @@ public static class ConfigValidator
     public const double MaxLearningRate = 10;
 
     /// <summary>Byte-level BPE starts from the 256 byte tokens, so it needs at least one merge on top.</summary>
-    public const int MinBpeVocabSize = 257;
+    public const int MinBpeVocabSize = BpeTokenizer.ByteTokenCount + 1;
 
-    public static readonly IReadOnlyList<string> Tokenizers = ["char", "bpe"];
+    public static readonly IReadOnlyList<string> Tokenizers = [CharTokenizer.KindName, BpeTokenizer.KindName];
 
     /// <exception cref="ConfigException">Listing every problem found, each with field, value and allowed range.</exception>
     public static void Validate(GptConfig config)
@@ -75,10 +75,10 @@ public static class ConfigValidator
             problems.Add(Invariant(
                 $"vocab_size {c.VocabSize} is out of range: must be 0 (auto, char tokenizer only) or 2..{MaxVocabSize}"));
         }
-        else if (c.Tokenizer == "bpe" && c.VocabSize < MinBpeVocabSize)
+        else if (c.Tokenizer == BpeTokenizer.KindName && c.VocabSize is < MinBpeVocabSize or > BpeTokenizer.MaxVocabSize)
         {
             problems.Add(Invariant(
-                $"vocab_size {c.VocabSize} is too small for tokenizer bpe: must be {MinBpeVocabSize}..{MaxVocabSize} (256 byte tokens plus merges), e.g. 50257"));
+                $"vocab_size {c.VocabSize} is out of range for tokenizer bpe: must be {MinBpeVocabSize}..{BpeTokenizer.MaxVocabSize} (256 byte tokens plus merges), e.g. 50257"));
         }
     }
 

@@ -16,8 +16,6 @@ public sealed class DropoutMasks(double probability)
     /// <summary>No dropout: evaluation and inference graphs, or dropout 0.</summary>
     public static DropoutMasks None => new(0);
 
-    public double Probability => probability;
-
     /// <summary>The mask inputs this graph declared, in order.</summary>
     public IReadOnlyList<Value> Inputs => _inputs;
 

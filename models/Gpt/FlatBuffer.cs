@@ -26,8 +26,6 @@ public sealed class FlatBuffer
 
     public Memory<float> MemoryOf(ParameterView view) => Data.AsMemory((int)view.Offset, (int)view.Length);
 
-    public void CopyFrom(FlatBuffer other) => other.Data.CopyTo(Data, 0);
-
     /// <summary>GPT-2 initialisation: N(0, 0.02); residual projections N(0, 0.02/sqrt(2L)); zero biases; unit gains.</summary>
     public void InitializeGpt2(int numLayers, Rng rng)
     {

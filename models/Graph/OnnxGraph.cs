@@ -34,8 +34,6 @@ public sealed class OnnxGraph
 
     public Autodiff.Tape Tape { get; }
 
-    public int NodeCount => _graph.Node.Count;
-
     public Value Input(string name, ElementType type, long[] shape, bool requiresGrad = false, string[]? dimNames = null)
     {
         _graph.Input.Add(ValueInfo(name, type, shape, dimNames));

@@ -24,8 +24,10 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
         var b2 = (float)Config.Beta2;
         var stepSize = (float)(learningRate / (1 - Math.Pow(Config.Beta1, Steps)));
         var rootCorrection2 = (float)(1.0 / Math.Sqrt(1 - Math.Pow(Config.Beta2, Steps)));
-        foreach (var view in parameters.Layout.Views)
+        var views = parameters.Layout.Views;
+        for (var i = 0; i < views.Count; i++)   // not foreach: an interface enumerator would allocate every step
         {
+            var view = views[i];
             var decay = view.Decays ? (float)(1.0 - learningRate * Config.WeightDecay) : 1f;
             Update(parameters[view], gradients[view], FirstMoment[view], SecondMoment[view],
                 b1, b2, stepSize, rootCorrection2, decay);

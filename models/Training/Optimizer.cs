@@ -68,8 +68,10 @@ public sealed class Sgd(GptConfig config) : Optimizer(config)
     public override void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate)
     {
         var decay = (float)(1.0 - learningRate * Config.WeightDecay);
-        foreach (var view in parameters.Layout.Views)
+        var views = parameters.Layout.Views;
+        for (var i = 0; i < views.Count; i++)   // not foreach: an interface enumerator would allocate every step
         {
+            var view = views[i];
             var p = parameters[view];
             if (view.Decays && Config.WeightDecay > 0)
             {

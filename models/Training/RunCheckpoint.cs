@@ -25,9 +25,14 @@ public static class RunCheckpoint
     /// <summary>Reads and verifies a checkpoint; <see cref="Restore"/> then loads it into a trainer.</summary>
     public static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents Contents) Load(string directory)
     {
+        // Parse the bytes the manifest just verified, not the files again (they could change in between).
         var contents = CheckpointStore.Load(directory);
-        var config = ConfigLoader.Load(Path.Combine(directory, CheckpointStore.ConfigFile), []);
-        return (config, TokenizerFiles.Load(directory), contents);
+        var config = ConfigLoader.FromJson(contents.ConfigJson, $"'{Path.Combine(directory, CheckpointStore.ConfigFile)}'");
+        if (!contents.ExtraFiles.TryGetValue(TokenizerFiles.FileName, out var tokenizer))
+        {
+            throw new CheckpointException($"'{directory}' has no {TokenizerFiles.FileName}; it was not written by train.");
+        }
+        return (config, TokenizerFiles.FromJson(System.Text.Encoding.UTF8.GetString(tokenizer), Path.Combine(directory, TokenizerFiles.FileName)), contents);
     }
 
     /// <summary>Copies a checkpoint's weights and optimizer moments into <paramref name="replica"/>; returns its position.</summary>

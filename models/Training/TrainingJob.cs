@@ -96,10 +96,9 @@ public static class TrainingJob
         }
         var (saved, tokenizer, contents) = RunCheckpoint.Load(options.ResumeDirectory);
         var config = ConfigLoader.Load(saved, null, options.Overrides);
-        if (new ParameterLayout(config).TotalLength != new ParameterLayout(saved).TotalLength
-            || config.NumLayers != saved.NumLayers || config.NumHeads != saved.NumHeads || config.Tokenizer != saved.Tokenizer)
+        if (DataParallel.ModelFingerprint.Of(config) != DataParallel.ModelFingerprint.Of(saved) || config.Tokenizer != saved.Tokenizer)
         {
-            throw new ConfigException("--set cannot change the model's shape or tokenizer when resuming; start a new run instead.");
+            throw new ConfigException("--set cannot change the model (shape, heads, activation) or the tokenizer when resuming; start a new run instead.");
         }
         return (config, tokenizer, contents);
     }

@@ -89,6 +89,18 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_refuses_a_different_activation()
+    {
+        var options = Options("run", "max_steps=10", "eval_interval=10");
+        TrainingJob.Run(options, new RecordingObserver(), _ => { });
+
+        var error = Assert.Throws<ConfigException>(() => TrainingJob.Run(
+            options with { ConfigPath = null, ResumeDirectory = options.OutputDirectory, Overrides = ["activation=relu"] },
+            new RecordingObserver(), _ => { }));
+        Assert.Contains("activation", error.Message);
+    }
+
+    [Fact]
     public void A_corrupted_checkpoint_is_refused_when_resuming()
     {
         var options = Options("run", "max_steps=10", "eval_interval=10");
