@@ -29,7 +29,7 @@ public static partial class Ops
             var oneMinusT2 = g.Sub(g.Scalar(1.0), g.Mul(t, t));
             var slope = g.Mul(g.Mul(x, oneMinusT2), g.Add(g.Scale(x2, 1.5 * GeluA * GeluK), g.Scalar(0.5 * GeluK)));
             var derivative = g.Add(g.Add(g.Scale(t, 0.5), g.Scalar(0.5)), slope);
-            g.Tape.Accumulate(x, g.Mul(dy, derivative));
+            g.Tape.Accumulate(x, () => g.Mul(dy, derivative));
         });
         return y;
     }
@@ -41,7 +41,7 @@ public static partial class Ops
         g.Tape.Record(y, dy =>
         {
             var positive = g.Op("Greater", [x, g.Scalar(0.0)], ElementType.Bool, x.Shape);
-            g.Tape.Accumulate(x, g.Op("Where", [positive, dy, g.Scalar(0.0)], dy.Type, x.Shape));
+            g.Tape.Accumulate(x, () => g.Op("Where", [positive, dy, g.Scalar(0.0)], dy.Type, x.Shape));
         });
         return y;
     }
@@ -50,7 +50,7 @@ public static partial class Ops
     public static Value Tanh(this OnnxGraph g, Value x)
     {
         var y = g.Op("Tanh", [x], x.Type, x.Shape);
-        g.Tape.Record(y, dy => g.Tape.Accumulate(x, g.Mul(dy, g.Sub(g.Scalar(1.0), g.Mul(y, y)))));
+        g.Tape.Record(y, dy => g.Tape.Accumulate(x, () => g.Mul(dy, g.Sub(g.Scalar(1.0), g.Mul(y, y)))));
         return y;
     }
 }

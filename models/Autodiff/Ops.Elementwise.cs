@@ -16,8 +16,8 @@ public static partial class Ops
         var y = g.Op("Add", [a, b], a.Type, BroadcastShape(a, b));
         g.Tape.Record(y, dy =>
         {
-            g.Tape.Accumulate(a, g.SumToShape(dy, a.Shape));
-            g.Tape.Accumulate(b, g.SumToShape(dy, b.Shape));
+            g.Tape.Accumulate(a, () => g.SumToShape(dy, a.Shape));
+            g.Tape.Accumulate(b, () => g.SumToShape(dy, b.Shape));
         });
         return y;
     }
@@ -28,11 +28,8 @@ public static partial class Ops
         var y = g.Op("Sub", [a, b], a.Type, BroadcastShape(a, b));
         g.Tape.Record(y, dy =>
         {
-            g.Tape.Accumulate(a, g.SumToShape(dy, a.Shape));
-            if (b.RequiresGrad)
-            {
-                g.Tape.Accumulate(b, g.Neg(g.SumToShape(dy, b.Shape)));
-            }
+            g.Tape.Accumulate(a, () => g.SumToShape(dy, a.Shape));
+            g.Tape.Accumulate(b, () => g.Neg(g.SumToShape(dy, b.Shape)));
         });
         return y;
     }
@@ -43,14 +40,8 @@ public static partial class Ops
         var y = g.Op("Mul", [a, b], a.Type, BroadcastShape(a, b));
         g.Tape.Record(y, dy =>
         {
-            if (a.RequiresGrad)
-            {
-                g.Tape.Accumulate(a, g.SumToShape(g.Mul(dy, b), a.Shape));
-            }
-            if (b.RequiresGrad)
-            {
-                g.Tape.Accumulate(b, g.SumToShape(g.Mul(dy, a), b.Shape));
-            }
+            g.Tape.Accumulate(a, () => g.SumToShape(g.Mul(dy, b), a.Shape));
+            g.Tape.Accumulate(b, () => g.SumToShape(g.Mul(dy, a), b.Shape));
         });
         return y;
     }
@@ -62,7 +53,7 @@ public static partial class Ops
     public static Value Neg(this OnnxGraph g, Value x)
     {
         var y = g.Op("Neg", [x], x.Type, x.Shape);
-        g.Tape.Record(y, dy => g.Tape.Accumulate(x, g.Neg(dy)));
+        g.Tape.Record(y, dy => g.Tape.Accumulate(x, () => g.Neg(dy)));
         return y;
     }
 

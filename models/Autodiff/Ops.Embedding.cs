@@ -15,7 +15,7 @@ public static partial class Ops
             var indices = g.Op("Unsqueeze", [ids, g.Int64s(-1)], ElementType.Int64, [.. ids.Shape, 1]);
             var rows = g.Op("ScatterND", [ZerosLike(g, table), indices, dy], table.Type, table.Shape,
                 n => n.String("reduction", "add"));
-            g.Tape.Accumulate(table, rows);
+            g.Tape.Accumulate(table, () => rows);
         });
         return y;
     }
@@ -37,7 +37,7 @@ public static partial class Ops
             var minusOne = g.Filled([rows, 1], -1.0);
             var delta = g.Op("ScatterElements", [probs, targetColumn, minusOne], logits.Type, logits.Shape,
                 n => n.Int("axis", 1).String("reduction", "add"));
-            g.Tape.Accumulate(logits, g.Mul(delta, g.Scale(dloss, 1.0 / rows)));
+            g.Tape.Accumulate(logits, () => g.Mul(delta, g.Scale(dloss, 1.0 / rows)));
         });
         return loss;
     }

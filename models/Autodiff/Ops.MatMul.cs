@@ -21,17 +21,10 @@ public static partial class Ops
         var y = g.Op("MatMul", [a, b], a.Type, shape);
         g.Tape.Record(y, dy =>
         {
-            if (a.RequiresGrad)
-            {
-                g.Tape.Accumulate(a, g.FusedMatMul(dy, b, transA: false, transB: true, a.Shape));
-            }
-            if (b.RequiresGrad)
-            {
-                var (a2, dy2) = batched
-                    ? (a, dy)
-                    : (g.Reshape(a, [-1, a.Shape[^1]]), g.Reshape(dy, [-1, dy.Shape[^1]]));
-                g.Tape.Accumulate(b, g.FusedMatMul(a2, dy2, transA: true, transB: false, b.Shape));
-            }
+            g.Tape.Accumulate(a, () => g.FusedMatMul(dy, b, transA: false, transB: true, a.Shape));
+            g.Tape.Accumulate(b, () => batched
+                ? g.FusedMatMul(a, dy, transA: true, transB: false, b.Shape)
+                : g.FusedMatMul(g.Reshape(a, [-1, a.Shape[^1]]), g.Reshape(dy, [-1, dy.Shape[^1]]), transA: true, transB: false, b.Shape));
         });
         return y;
     }

@@ -24,15 +24,15 @@ public static partial class Ops
             var (m, r) = (g.CastToGraphType(mean), g.CastToGraphType(rstd));
             var xhat = g.Mul(g.Sub(x, m), r);
             var batchAxes = Enumerable.Range(0, x.Rank - 1).Select(i => (long)i).ToArray();
-            g.Tape.Accumulate(gamma, g.ReduceSum(g.Mul(dy, xhat), batchAxes, keepDims: false));
-            g.Tape.Accumulate(beta, g.ReduceSum(dy, batchAxes, keepDims: false));
-            if (x.RequiresGrad)
+            g.Tape.Accumulate(gamma, () => g.ReduceSum(g.Mul(dy, xhat), batchAxes, keepDims: false));
+            g.Tape.Accumulate(beta, () => g.ReduceSum(dy, batchAxes, keepDims: false));
+            g.Tape.Accumulate(x, () =>
             {
                 var dxhat = g.Mul(dy, gamma);
                 var centered = g.Sub(dxhat, g.ReduceMean(dxhat, [-1], keepDims: true));
                 var projection = g.Mul(xhat, g.ReduceMean(g.Mul(dxhat, xhat), [-1], keepDims: true));
-                g.Tape.Accumulate(x, g.Mul(g.Sub(centered, projection), r));
-            }
+                return g.Mul(g.Sub(centered, projection), r);
+            });
         });
         return y;
     }
@@ -46,7 +46,7 @@ public static partial class Ops
     {
         var y = g.Op("Softmax", [x], x.Type, x.Shape, n => n.Int("axis", -1));
         g.Tape.Record(y, dy =>
-            g.Tape.Accumulate(x, g.Mul(y, g.Sub(dy, g.ReduceSum(g.Mul(dy, y), [-1], keepDims: true)))));
+            g.Tape.Accumulate(x, () => g.Mul(y, g.Sub(dy, g.ReduceSum(g.Mul(dy, y), [-1], keepDims: true)))));
         return y;
     }
 }

@@ -8,7 +8,7 @@ public static partial class Ops
     public static Value Reshape(this OnnxGraph g, Value x, long[] target)
     {
         var y = g.Op("Reshape", [x, g.Int64s(target)], x.Type, ReshapedShape(x.Shape, target));
-        g.Tape.Record(y, dy => g.Tape.Accumulate(x, g.Reshape(dy, x.Shape)));
+        g.Tape.Record(y, dy => g.Tape.Accumulate(x, () => g.Reshape(dy, x.Shape)));
         return y;
     }
 
@@ -23,7 +23,7 @@ public static partial class Ops
             {
                 inverse[perm[i]] = i;
             }
-            g.Tape.Accumulate(x, g.Transpose(dy, inverse));
+            g.Tape.Accumulate(x, () => g.Transpose(dy, inverse));
         });
         return y;
     }
@@ -39,7 +39,7 @@ public static partial class Ops
         g.Tape.Record(ys, dys =>
         {
             var grads = dys.Select(d => d ?? ZerosLike(g, ys[0])).ToArray();
-            g.Tape.Accumulate(x, g.Op("Concat", grads, x.Type, x.Shape, n => n.Int("axis", -1)));
+            g.Tape.Accumulate(x, () => g.Op("Concat", grads, x.Type, x.Shape, n => n.Int("axis", -1)));
         });
         return ys;
     }
@@ -50,7 +50,7 @@ public static partial class Ops
     {
         var y = g.Op("Slice", [table, g.Int64s(0), rows, g.Int64s(0)], table.Type,
             [staticRows, .. table.Shape[1..]]);
-        g.Tape.Record(y, dy => g.Tape.Accumulate(table, staticRows == table.Shape[0]
+        g.Tape.Record(y, dy => g.Tape.Accumulate(table, () => staticRows == table.Shape[0]
             ? dy
             : g.Op("Pad", [dy, g.Int64s(0, 0, table.Shape[0] - staticRows, 0)], dy.Type, table.Shape)));
         return y;

@@ -59,8 +59,12 @@ public sealed class Tape(OnnxGraph graph)
         return result;
     }
 
-    /// <summary>Adds <paramref name="gradient"/> to what <paramref name="input"/> has received so far.</summary>
-    public void Accumulate(Value input, Value gradient)
+    /// <summary>
+    /// Adds the gradient that <paramref name="gradient"/> writes to what <paramref name="input"/> has received
+    /// so far. The nodes are written only when <paramref name="input"/> needs a gradient, so no rule leaves
+    /// unused work (say, the gradient of a constant mask) in the graph.
+    /// </summary>
+    public void Accumulate(Value input, Func<Value> gradient)
     {
         if (!input.RequiresGrad)
         {
@@ -70,11 +74,16 @@ public sealed class Tape(OnnxGraph graph)
         {
             throw new InvalidOperationException("Gradients are only accumulated during Backward.");
         }
+        Add(input, gradient());
+    }
+
+    private void Add(Value input, Value gradient)
+    {
         if (!gradient.Shape.SequenceEqual(input.Shape))
         {
             throw new InvalidOperationException($"Gradient {gradient} does not match the shape of {input}.");
         }
-        _gradients[input.Name] = _gradients.TryGetValue(input.Name, out var sum)
+        _gradients![input.Name] = _gradients.TryGetValue(input.Name, out var sum)
             ? Ops.Add(graph, sum, gradient)
             : gradient;
     }
