@@ -41,6 +41,10 @@ public static class CoordinatorHost
         kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
         kestrel.Limits.Http2.InitialConnectionWindowSize = WindowBytes;
         kestrel.Limits.Http2.InitialStreamWindowSize = WindowBytes;
+        // A worker machine that vanishes sends no FIN: pings close its connection, so the streaming calls
+        // it left open (an all-reduce, a state download) end instead of waiting on it for good.
+        kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+        kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
     }
 
     /// <summary>The port Kestrel actually bound (useful with port 0).</summary>

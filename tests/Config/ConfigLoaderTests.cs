@@ -47,7 +47,7 @@ public sealed class ConfigLoaderTests : IDisposable
     [Fact]
     public void OverridesApplyAfterTheFileAndParseTheirTypes()
     {
-        var path = WriteConfig("""{ "learning_rate": 0.01, "activation": "tanh" }""");
+        var path = WriteConfig("""{ "learning_rate": 0.01, "activation": "tanh", "optimizer": "sgd" }""");
 
         var config = ConfigLoader.Load(path, ["learning_rate=3e-4", "activation=relu", "optimizer = adamw", "tokenizer=bpe", "vocab_size=512", "seed=-7"]);
 

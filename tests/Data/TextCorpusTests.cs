@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Distributed.Models;
+using Distributed.Tests.Checkpoints;
 using Distributed.Tests.Tokenizers;
 
 namespace Distributed.Tests.Data;
@@ -15,7 +16,7 @@ public class TextCorpusTests
     [Fact]
     public void An_existing_file_is_read_as_utf8()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var path = Path.Combine(directory.Path, "corpus.txt");
         File.WriteAllText(path, "First Citizen:\nBefore we proceed any further, hear me speak. — naïve 😀", new UTF8Encoding(true));
 
@@ -27,7 +28,7 @@ public class TextCorpusTests
     [Fact]
     public void A_file_that_is_not_utf8_is_rejected_with_its_path()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var path = Path.Combine(directory.Path, "latin1.txt");
         File.WriteAllBytes(path, [0x63, 0x61, 0x66, 0xE9]); // "café" in Latin-1
 
@@ -40,7 +41,7 @@ public class TextCorpusTests
     [Fact]
     public void A_missing_path_is_named_with_what_to_pass_instead()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var path = Path.Combine(directory.Path, "no-such-file.txt");
 
         var error = Assert.Throws<FileNotFoundException>(() => TextCorpus.Resolve(path, directory.Path));
@@ -53,7 +54,7 @@ public class TextCorpusTests
     [Fact]
     public void A_cached_file_with_the_wrong_checksum_is_rejected_and_kept()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var cached = Path.Combine(directory.Path, "tinyshakespeare.txt");
         File.WriteAllText(cached, "not the real tiny shakespeare");
 
@@ -68,7 +69,7 @@ public class TextCorpusTests
     [Fact]
     public void Offline_download_fails_fast_and_says_to_pass_a_local_file()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
 
         var clock = Stopwatch.StartNew();
         var error = Assert.Throws<IOException>(() => TextCorpus.Resolve("tinyshakespeare", directory.Path,
@@ -83,7 +84,7 @@ public class TextCorpusTests
     [Fact]
     public void A_verified_download_is_cached_and_reused()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var body = Encoding.UTF8.GetBytes(SyntheticText.Generate(2_000));
         using var server = new OneShotHttpServer(body);
         var corpus = new DownloadableCorpus("tinyshakespeare", server.Url, Convert.ToHexStringLower(SHA256.HashData(body)));
@@ -100,7 +101,7 @@ public class TextCorpusTests
     [Fact]
     public void A_download_with_the_wrong_checksum_is_not_saved()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         using var server = new OneShotHttpServer("tampered"u8.ToArray());
 
         var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Resolve("tinyshakespeare", directory.Path,

@@ -72,7 +72,8 @@ public sealed class SweepLoaderTests : IDisposable
     [Fact]
     public void BaseConfigIsReadRelativeToTheSweepFileAndBaseOverridesIt()
     {
-        _files.Write("""{ "num_layers": 6, "batch_size": 32 }""", Path.Combine("configs", "small.json"));
+        // A decoy where the working directory would find it: read by mistake, num_layers would be 3.
+        _files.Write("""{ "num_layers": 3, "batch_size": 32 }""", Path.Combine("configs", "small.json"));
         var sweep = _files.Write("""
             { "base_config": "configs/small.json", "base": { "batch_size": 8 }, "strategy": "grid", "space": { "dropout": [0.1] } }
             """, Path.Combine("sweeps", "s.json"));

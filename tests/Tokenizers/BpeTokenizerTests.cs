@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Distributed.Models;
+using Distributed.Tests.Checkpoints;
 
 namespace Distributed.Tests.Tokenizers;
 
@@ -81,7 +82,7 @@ public class BpeTokenizerTests
     [Fact]
     public void Saved_tokenizer_reloads_with_identical_encodings()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var tokenizer = Trained.Value;
         var text = Corpus[..10_000] + " naïve 😀";
 

@@ -1,4 +1,5 @@
 using Distributed.Models;
+using Distributed.Tests.Checkpoints;
 
 namespace Distributed.Tests.Tokenizers;
 
@@ -72,7 +73,7 @@ public class CharTokenizerTests
     [Fact]
     public void Saved_tokenizer_reloads_with_the_same_ids()
     {
-        using var directory = new TemporaryDirectory();
+        using var directory = new TempDirectory();
         var text = SyntheticText.Generate(5_000) + "\t\"é😀";
         var tokenizer = CharTokenizer.Train(text);
 
