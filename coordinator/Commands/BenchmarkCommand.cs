@@ -42,6 +42,7 @@ public static class BenchmarkCommand
     private static double Median(IReadOnlyList<Transfer> transfers)
     {
         var sorted = transfers.Select(t => t.GigabytesPerSecond).Order().ToList();
-        return sorted[sorted.Count / 2];
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
