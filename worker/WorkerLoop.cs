@@ -159,7 +159,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
             var windows = new int[assignment.BatchSize];
             var gradients = _replica.Gradients.Data;
-            var bucketCount = (gradients.Length + DistributedBuckets.Elements - 1) / DistributedBuckets.Elements;
+            var bucketCount = DistributedBuckets.Count(gradients.Length);
             var (computeClock, reduceClock, optimizerClock) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             try
@@ -178,8 +178,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                     reduceClock.Start();
                     for (var bucket = 0; bucket < bucketCount; bucket++)
                     {
-                        var start = bucket * DistributedBuckets.Elements;
-                        var length = Math.Min(DistributedBuckets.Elements, gradients.Length - start);
+                        var (start, length) = DistributedBuckets.Range(bucket, gradients.Length);
                         await call.RequestStream.WriteAsync(new GradientBucket
                         {
                             WorkerId = join.WorkerId,
@@ -231,7 +230,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                     if (reply.MessageCase == ReduceReply.MessageOneofCase.Bucket)
                     {
                         var values = MemoryMarshal.Cast<byte, float>(reply.Bucket.Data.Span);
-                        values.CopyTo(_replica.Gradients.Data.AsSpan(reply.Bucket.Bucket * DistributedBuckets.Elements));
+                        values.CopyTo(_replica.Gradients.Data.AsSpan(DistributedBuckets.Range(reply.Bucket.Bucket, _replica.Gradients.Data.Length).Start));
                     }
                     else
                     {

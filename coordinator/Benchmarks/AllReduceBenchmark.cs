@@ -93,9 +93,9 @@ public static class AllReduceBenchmark
         }
         var rng = new Rng(seed);
         var gradient = Enumerable.Range(0, length).Select(_ => (float)(rng.NextGaussian() * 1e-3)).ToArray();
-        var buckets = Enumerable.Range(0, (length + DistributedBuckets.Elements - 1) / DistributedBuckets.Elements)
-            .Select(b => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
-                gradient.AsSpan(b * DistributedBuckets.Elements, Math.Min(DistributedBuckets.Elements, length - b * DistributedBuckets.Elements)))))
+        var buckets = Enumerable.Range(0, DistributedBuckets.Count(length))
+            .Select(b => DistributedBuckets.Range(b, length))
+            .Select(r => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(gradient.AsSpan(r.Start, r.Length))))
             .ToArray();
         using var call = client.AllReduce(cancellationToken: cancel);
         var transfers = new List<Transfer>();

@@ -22,9 +22,6 @@ namespace Distributed.Coordinator.Distributed;
 /// </summary>
 public sealed class DistributedRun : IDisposable
 {
-    /// <summary>Gradient elements per all-reduce bucket (1 MiB of float32).</summary>
-    public const int BucketElements = Protocol.DistributedBuckets.Elements;
-
     private readonly Lock _gate = new();
     private readonly ILogger _log;
     private readonly DistributedRunOptions _options;
@@ -95,9 +92,9 @@ public sealed class DistributedRun : IDisposable
         _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
         Fingerprint = ModelFingerprint.Of(config);
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        _bucketCount = (int)((Replica.Layout.TotalLength + BucketElements - 1) / BucketElements);
+        _bucketCount = Protocol.DistributedBuckets.Count(Replica.Layout.TotalLength);
         _replyBuffers = Enumerable.Range(0, _bucketCount)
-            .Select(b => new byte[Math.Min(BucketElements, Replica.Layout.TotalLength - (long)b * BucketElements) * sizeof(float)])
+            .Select(b => new byte[Protocol.DistributedBuckets.Range(b, Replica.Layout.TotalLength).Length * sizeof(float)])
             .ToArray();
         if (resume is { State: var state })
         {
@@ -395,8 +392,7 @@ public sealed class DistributedRun : IDisposable
             {
                 throw Invalid(slot, $"bucket index {bucket.Bucket}, outside [0, {_bucketCount})");
             }
-            var start = (long)bucket.Bucket * BucketElements;
-            var length = (int)Math.Min(BucketElements, Replica.Layout.TotalLength - start);
+            var (start, length) = Protocol.DistributedBuckets.Range(bucket.Bucket, Replica.Layout.TotalLength);
             if (bucket.Data.Length != length * sizeof(float))
             {
                 throw Invalid(slot, $"bucket {bucket.Bucket} of {bucket.Data.Length} bytes; it must be {length * sizeof(float)} ({length} float32 values)");
@@ -419,7 +415,7 @@ public sealed class DistributedRun : IDisposable
             {
                 throw Invalid(slot, $"NaN or infinity in gradient bucket {bucket.Bucket} of step {_step}");
             }
-            values.CopyTo(_rankGradients[rank].AsSpan((int)start, length));
+            values.CopyTo(_rankGradients[rank].AsSpan(start, length));
             _arrived[rank][bucket.Bucket] = true;
             if (bucket.Bucket == 0)
             {
@@ -427,7 +423,7 @@ public sealed class DistributedRun : IDisposable
             }
             if (++_bucketArrivals[bucket.Bucket] == _members.Count)
             {
-                ReduceBucket(bucket.Bucket, (int)start, length);
+                ReduceBucket(bucket.Bucket, start, length);
                 if (++_bucketsReduced == _bucketCount)
                 {
                     finishedEpoch = FinishStep();
