@@ -248,12 +248,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         private async Task FetchStateAsync(CancellationToken cancel)
         {
             using var call = link.Client.FetchState(new StateRequest { WorkerId = join.WorkerId }, deadline: link.Deadline, cancellationToken: cancel);
-            var targets = new Dictionary<string, float[]> { ["parameters"] = _replica.Parameters.Data };
-            if (_replica.Optimizer is AdamW adam)
-            {
-                targets["exp_avg"] = adam.FirstMoment.Data;
-                targets["exp_avg_sq"] = adam.SecondMoment.Data;
-            }
+            var targets = _replica.StateBuffers.ToDictionary(b => b.Name, b => b.Buffer.Data);
             var received = new Dictionary<string, byte[]>();
             long step = 0;
             await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))

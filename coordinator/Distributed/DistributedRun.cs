@@ -287,13 +287,7 @@ public sealed class DistributedRun : IDisposable
     {
         lock (_gate)
         {
-            var tensors = new List<(string, float[])> { ("parameters", (float[])Replica.Parameters.Data.Clone()) };
-            if (Replica.Optimizer is AdamW adam)
-            {
-                tensors.Add(("exp_avg", (float[])adam.FirstMoment.Data.Clone()));
-                tensors.Add(("exp_avg_sq", (float[])adam.SecondMoment.Data.Clone()));
-            }
-            return (_step, tensors);
+            return (_step, Replica.StateBuffers.Select(b => (b.Name, (float[])b.Buffer.Data.Clone())).ToList());
         }
     }
 

@@ -34,9 +34,7 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
         }
     }
 
-    public override IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State()
-        => layout.Views.Select(v => ("exp_avg." + v.Name, v, FirstMoment))
-            .Concat(layout.Views.Select(v => ("exp_avg_sq." + v.Name, v, SecondMoment)));
+    public override IReadOnlyList<(string Name, FlatBuffer Buffer)> Buffers => [("exp_avg", FirstMoment), ("exp_avg_sq", SecondMoment)];
 
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
         float b1, float b2, float stepSize, float rootCorrection2, float decay)

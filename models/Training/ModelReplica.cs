@@ -29,6 +29,9 @@ public sealed class ModelReplica
 
     public Optimizer Optimizer { get; }
 
+    /// <summary>Everything a replica must share to be in step with another: parameters, then the optimizer's buffers.</summary>
+    public IEnumerable<(string Name, FlatBuffer Buffer)> StateBuffers => [("parameters", Parameters), .. Optimizer.Buffers];
+
     /// <summary>Clips the gradient in <see cref="Gradients"/> by <paramref name="clipScale"/> and takes one optimizer step.</summary>
     public void Apply(float clipScale, double learningRate)
     {

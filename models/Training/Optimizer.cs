@@ -18,8 +18,12 @@ public abstract class Optimizer
 
     public abstract void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate);
 
-    /// <summary>Named state tensors to checkpoint (views into live buffers).</summary>
-    public abstract IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State();
+    /// <summary>The optimizer's state: whole flat buffers over the parameter layout, by name (AdamW's moments).</summary>
+    public abstract IReadOnlyList<(string Name, FlatBuffer Buffer)> Buffers { get; }
+
+    /// <summary>The state as named tensors to checkpoint ("exp_avg.h.0.attn.c_attn.weight"), views into the live buffers.</summary>
+    public IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State()
+        => Buffers.SelectMany(b => b.Buffer.Layout.Views.Select(v => ($"{b.Name}.{v.Name}", v, b.Buffer)));
 
     public void RestoreSteps(long steps) => Steps = steps;
 
@@ -82,5 +86,5 @@ public sealed class Sgd(GptConfig config) : Optimizer(config)
         Steps++;
     }
 
-    public override IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State() => [];
+    public override IReadOnlyList<(string Name, FlatBuffer Buffer)> Buffers => [];
 }
