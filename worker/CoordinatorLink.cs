@@ -54,6 +54,24 @@ public sealed class CoordinatorLink : IDisposable
     /// <summary>A deadline for one ordinary call.</summary>
     public DateTime Deadline => DateTime.UtcNow + Timeout;
 
+    /// <summary>
+    /// Reads a server-streaming download to its end, failing (Cancelled) when no message arrives for the
+    /// timeout. One deadline for the whole call would not do: a large model's state takes far longer than
+    /// the timeout to arrive, yet must never stall that long.
+    /// </summary>
+    public async IAsyncEnumerable<T> Download<T>(Func<CancellationToken, AsyncServerStreamingCall<T>> start,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        idle.CancelAfter(Timeout);
+        using var call = start(idle.Token);
+        while (await call.ResponseStream.MoveNext(idle.Token))
+        {
+            idle.CancelAfter(Timeout);
+            yield return call.ResponseStream.Current;
+        }
+    }
+
     /// <summary>Joins, retrying while the coordinator is not up yet, for at most the timeout.</summary>
     public async Task<JoinReply> JoinAsync(JoinRequest request, CancellationToken cancel)
     {

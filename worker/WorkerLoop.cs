@@ -247,11 +247,10 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         private async Task FetchStateAsync(CancellationToken cancel)
         {
-            using var call = link.Client.FetchState(new StateRequest { WorkerId = join.WorkerId }, deadline: link.Deadline, cancellationToken: cancel);
             var targets = _replica.StateBuffers.ToDictionary(b => b.Name, b => b.Buffer.Data);
             var received = new Dictionary<string, byte[]>();
             long step = 0;
-            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
+            await foreach (var chunk in link.Download(token => link.Client.FetchState(new StateRequest { WorkerId = join.WorkerId }, cancellationToken: token), cancel))
             {
                 step = chunk.Step;
                 if (!received.TryGetValue(chunk.Tensor, out var blob))
@@ -270,10 +269,9 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         private async Task<(WindowShard Train, WindowShard Validation)> FetchShardAsync(long generation, CancellationToken cancel)
         {
-            using var call = link.Client.FetchShard(new ShardRequest { WorkerId = join.WorkerId, Generation = generation },
-                deadline: link.Deadline, cancellationToken: cancel);
             var blobs = new Dictionary<ShardChunk.Types.Split, byte[]>();
-            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel))
+            var request = new ShardRequest { WorkerId = join.WorkerId, Generation = generation };
+            await foreach (var chunk in link.Download(token => link.Client.FetchShard(request, cancellationToken: token), cancel))
             {
                 if (!blobs.TryGetValue(chunk.Split, out var blob))
                 {
