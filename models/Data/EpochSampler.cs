@@ -28,6 +28,10 @@ public sealed class EpochSampler
         ThrowIfNoWindow("validation", data.ValidationTokens.Length, ValidationWindows);
     }
 
+    /// <summary>A run's windows of <paramref name="text"/>: tokenized, split 90/10, cut and shuffled as the config says.</summary>
+    public static EpochSampler Of(string text, ITokenizer tokenizer, GptConfig config)
+        => new(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
+
     /// <summary>T: the inputs and the targets of one window each have this many tokens.</summary>
     public int SequenceLength { get; }
 

@@ -19,7 +19,7 @@ public static class CheckpointEvaluation
         var (config, tokenizer, contents) = RunCheckpoint.Load(checkpointDirectory);
         var replica = new ModelReplica(config);
         RunCheckpoint.Restore(replica, contents);
-        var sampler = new EpochSampler(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
+        var sampler = EpochSampler.Of(text, tokenizer, config);
         using var session = new GptEvaluationSession(config, replica.Parameters, threads);
         var rng = new Rng(seed);
         IWindowSource Windows(DataSplit split)

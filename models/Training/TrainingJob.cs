@@ -67,7 +67,7 @@ public static class TrainingJob
         var text = TextCorpus.Resolve(options.Data, options.CacheDirectory);
         var (config, tokenizer, checkpoint) = Prepare(options, text);
         log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
-        var sampler = new EpochSampler(new TokenDataset(tokenizer.Encode(text)), config.MaxSequenceLength, config.Seed);
+        var sampler = EpochSampler.Of(text, tokenizer, config);
         log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
             $"{sampler.ValidationWindows:N0} validation windows.");
         if (checkpoint is not null)
@@ -118,7 +118,7 @@ public static class TrainingJob
         var (resolved, tokenizer) = ResolveTokenizer(config, text);
         Directory.CreateDirectory(outputDirectory);
         return new PreparedRun(resolved, tokenizer,
-            new EpochSampler(new TokenDataset(tokenizer.Encode(text)), resolved.MaxSequenceLength, resolved.Seed), Checkpoint: null);
+            EpochSampler.Of(text, tokenizer, resolved), Checkpoint: null);
     }
 
     /// <summary>Writes each evaluation to metrics.jsonl before passing it on.</summary>

@@ -74,8 +74,9 @@ public sealed class SweepReportTests : IDisposable
         Assert.Contains("stopped_early", rows[1]);
         Assert.Contains("failed", rows[3]);
         // Reasons are listed under the table, one line per trial that has one.
-        Assert.Contains(lines, l => l.Contains("stopped_early: no \"improvement\" for 3 evals"));
-        Assert.Contains(lines, l => l.Contains("failed: loss is NaN, step 40"));
+        var belowTable = lines[(Array.IndexOf(lines, rows[3]) + 1)..];
+        Assert.Contains(belowTable, l => l.Contains("stopped_early: no \"improvement\" for 3 evals"));
+        Assert.Contains(belowTable, l => l.Contains("failed: loss is NaN, step 40"));
         Assert.Contains(lines, l => l.Contains("learning_rate") && l.Contains("best val"));
     }
 
