@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using Distributed.Models;
+using Distributed.Models.Config;
+using Distributed.Models.Data;
 using Distributed.Models.DataParallel;
 using Distributed.Models.Runtime;
 using Distributed.Models.Training;
-using Distributed.Protocol;
+using Distributed.Models;
 using Distributed.Protocol.V1;
+using Distributed.Protocol;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -95,7 +97,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                 health.NotServing($"stopped: {assignment.Reason}");
                 try
                 {
-                    await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline);
+                    await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline, cancellationToken: CancellationToken.None);
                 }
                 catch (RpcException e)
                 {

@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using Distributed.Coordinator.Distributed;
+using Distributed.Models.Data;
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
-using Distributed.Protocol;
 using Distributed.Protocol.Benchmark.V1;
 using Distributed.Protocol.V1;
+using Distributed.Protocol;
 using Google.Protobuf;
-using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace Distributed.Coordinator.Benchmarks;

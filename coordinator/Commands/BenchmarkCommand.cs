@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Benchmarks;
+using Distributed.Models.Config;
 using Distributed.Models;
 using Spectre.Console;
 

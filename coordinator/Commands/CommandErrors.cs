@@ -1,3 +1,5 @@
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
 using Distributed.Models;
 using Spectre.Console;
 

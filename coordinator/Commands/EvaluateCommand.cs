@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
-using Distributed.Models;
+using Distributed.Coordinator.Data;
+using Distributed.Models.Data;
 using Distributed.Models.Training;
+using Distributed.Models;
 
 namespace Distributed.Coordinator.Commands;
 
@@ -31,7 +33,7 @@ public static class EvaluateCommand
             {
                 throw new ArgumentException($"--batches must be 0 (every window) or a positive count, not {result.GetValue(batches)}.");
             }
-            var text = TextCorpus.Resolve(result.GetValue(data)!, TrainingJobOptions.DefaultCacheDirectory);
+            var text = TextCorpus.Read(CorpusArgument.Resolve(result.GetValue(data)!));
             var losses = CheckpointEvaluation.Run(result.GetValue(checkpoint)!, text, result.GetValue(batches), result.GetValue(seed), result.GetValue(threads));
             if (result.GetValue(json))
             {

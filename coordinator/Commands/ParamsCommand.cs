@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Distributed.Models.Config;
 using Distributed.Models;
 using Spectre.Console;
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
-using Distributed.Models;
+using Distributed.Models.Checkpoints;
 using Distributed.Models.Runtime;
 using Distributed.Models.Training;
+using Distributed.Models;
 
 namespace Distributed.Coordinator.Commands;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distributed.Coordinator.Data;
 using Distributed.Models.Training;
 
 namespace Distributed.Coordinator.Commands;
@@ -30,7 +31,7 @@ public sealed class TrainingOptions
     {
         ConfigPath = result.GetValue(Config),
         Overrides = result.GetValue(Set) ?? [],
-        Data = result.GetValue(Data)!,
+        Data = CorpusArgument.Resolve(result.GetValue(Data)!),
         OutputDirectory = result.GetValue(Output)!,
         ResumeDirectory = result.GetValue(Resume),
         Threads = result.GetValue(Threads),

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Distributed.Protocol;
 using Distributed.Protocol.V1;
+using Distributed.Protocol;
 using Grpc.Core;
 
 namespace Distributed.Coordinator.Distributed;

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Distributed.Models;
+using Distributed.Models.Config;
+using Distributed.Models.Data;
 using Distributed.Models.DataParallel;
 using Distributed.Models.Runtime;
+using Distributed.Models.Tokenizers;
 using Distributed.Models.Training;
+using Distributed.Models;
 using Distributed.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;

@@ -81,18 +81,25 @@ public sealed class LocalWorkers : IDisposable
         }
     }
 
-    /// <summary>The worker build copied next to the coordinator: its apphost, else `dotnet worker.dll`.</summary>
+    /// <summary>
+    /// The worker build: in worker/ beside the coordinator (where its build copies it), or beside it
+    /// (an output folder that references both programs, as the tests' does). Its apphost, else `dotnet worker.dll`.
+    /// </summary>
     private static (string Program, string[] Prefix) WorkerCommand()
     {
-        var directory = AppContext.BaseDirectory;
-        var apphost = Path.Combine(directory, OperatingSystem.IsWindows() ? "worker.exe" : "worker");
-        if (File.Exists(apphost))
+        foreach (var directory in new[] { Path.Combine(AppContext.BaseDirectory, "worker"), AppContext.BaseDirectory })
         {
-            return (apphost, []);
+            var apphost = Path.Combine(directory, OperatingSystem.IsWindows() ? "worker.exe" : "worker");
+            if (File.Exists(apphost))
+            {
+                return (apphost, []);
+            }
+            var dll = Path.Combine(directory, "worker.dll");
+            if (File.Exists(dll))
+            {
+                return ("dotnet", [dll]);
+            }
         }
-        var dll = Path.Combine(directory, "worker.dll");
-        return File.Exists(dll)
-            ? ("dotnet", [dll])
-            : throw new FileNotFoundException($"The worker build is missing from {directory}; build the solution (dotnet build Distributed.sln -c Release).");
+        throw new FileNotFoundException($"The worker build is missing from {Path.Combine(AppContext.BaseDirectory, "worker")}; build the solution (dotnet build Distributed.sln -c Release).");
     }
 }

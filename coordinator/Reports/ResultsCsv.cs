@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Distributed.Models.Checkpoints;
 using Distributed.Models;
 
 namespace Distributed.Coordinator.Reports;

@@ -1,5 +1,5 @@
-using Distributed.Models.Experiments;
 using System.Globalization;
+using Distributed.Models.Experiments;
 using Spectre.Console;
 
 namespace Distributed.Coordinator.Reports;

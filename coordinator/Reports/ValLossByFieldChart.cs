@@ -1,6 +1,6 @@
-using Distributed.Models.Experiments;
 using System.Globalization;
 using System.Text;
+using Distributed.Models.Experiments;
 using ScottPlot;
 
 namespace Distributed.Coordinator.Reports;

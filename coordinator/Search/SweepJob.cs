@@ -2,10 +2,14 @@ using System.Diagnostics;
 using System.Text.Json;
 using Distributed.Coordinator.Distributed;
 using Distributed.Coordinator.Reports;
-using Distributed.Models;
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
+using Distributed.Coordinator.Data;
+using Distributed.Models.Data;
 using Distributed.Models.Experiments;
 using Distributed.Models.Search;
 using Distributed.Models.Training;
+using Distributed.Models;
 
 namespace Distributed.Coordinator.Search;
 
@@ -28,7 +32,8 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         {
             throw new ArgumentException($"workers_per_trial {group} must be between 1 and --workers {options.Workers}.");
         }
-        var text = TextCorpus.Resolve(options.Data, options.CacheDirectory);
+        var dataPath = CorpusArgument.Resolve(options.Data, options.CacheDirectory);
+        var text = TextCorpus.Read(dataPath);
         Directory.CreateDirectory(options.OutputDirectory);
         using var store = ExperimentStore.Open(Path.Combine(options.OutputDirectory, ExperimentStore.DefaultFileName));
         var runId = StartOrResume(store, spec);

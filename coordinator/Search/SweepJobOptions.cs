@@ -17,5 +17,5 @@ public sealed record SweepJobOptions
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public string CacheDirectory { get; init; } = Models.Training.TrainingJobOptions.DefaultCacheDirectory;
+    public string CacheDirectory { get; init; } = Coordinator.Data.CorpusArgument.DefaultCacheDirectory;
 }

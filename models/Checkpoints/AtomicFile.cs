@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>
 /// Replaces a file all at once: readers see the old contents or the new, never a half-written

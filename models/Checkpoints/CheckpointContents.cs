@@ -1,4 +1,6 @@
-namespace Distributed.Models;
+using Distributed.Models.Config;
+
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>
 /// Everything needed to resume a run. The store treats it all as opaque: tensors by name, and text

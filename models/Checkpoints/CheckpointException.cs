@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>A checkpoint that cannot be saved or trusted on load; the message names the file and what is wrong.</summary>
 public sealed class CheckpointException : Exception

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>One file of a checkpoint as it was when saved.</summary>
 internal sealed record ManifestEntry(

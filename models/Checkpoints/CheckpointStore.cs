@@ -1,7 +1,8 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Distributed.Models.Config;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>
 /// Saves and loads a checkpoint directory: model.safetensors, optimizer.safetensors, config.json,

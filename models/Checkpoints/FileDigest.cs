@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>A file's size and SHA-256, the fingerprint a manifest records and a load checks.</summary>
 internal sealed record FileDigest(long Size, string Sha256)

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 public static partial class SafeTensors
 {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>
 /// Reads and writes float32 tensors in Hugging Face's safetensors format: an 8-byte little-endian

@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Checkpoints;
 
 /// <summary>One tensor's entry in a safetensors header; offsets are relative to the data section.</summary>
 internal sealed record SafeTensorsEntry(string Name, int[] Shape, long Begin, long End);

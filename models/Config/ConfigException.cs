@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>
 /// A configuration that cannot be used. Carries every problem found, not just the first, so a

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>
 /// The one JSON dialect of <see cref="GptConfig"/>: its snake_case field names, their types, and

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>
 /// Builds a <see cref="GptConfig"/> from defaults (or a preset), then a JSON file, then --set

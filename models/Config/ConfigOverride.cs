@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>One command-line "--set key=value", turned into the JSON value the key's field expects.</summary>
 internal static class ConfigOverride

@@ -1,6 +1,7 @@
+using Distributed.Models.Tokenizers;
 using static System.FormattableString;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>Range checks on every field, so a bad value fails at startup rather than mid-run.</summary>
 public static class ConfigValidator

@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>
 /// The published GPT-2 shapes, for loading or reproducing OpenAI's checkpoints. Only the shape

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>
 /// Reads and writes an enum as its member name in lower case ("gelu", "adamw") and nothing else:

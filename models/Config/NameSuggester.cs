@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Config;
 
 /// <summary>Turns a misspelt key into "did you mean ...?" so typos in configs are quick to fix.</summary>
 internal static class NameSuggester

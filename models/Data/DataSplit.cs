@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Data;
 
 /// <summary>Which part of a <see cref="TokenDataset"/> a batch is drawn from.</summary>
 public enum DataSplit { Train, Validation }

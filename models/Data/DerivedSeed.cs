@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Data;
 
 /// <summary>
 /// Seeds for independent random streams derived from one run seed, so any stream (say, epoch 7's shuffle)

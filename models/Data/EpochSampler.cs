@@ -1,4 +1,6 @@
-namespace Distributed.Models;
+using Distributed.Models.Tokenizers;
+
+namespace Distributed.Models.Data;
 
 /// <summary>
 /// Cuts each split into non-overlapping windows of max_sequence_length + 1 tokens (a window gives T inputs

@@ -1,101 +1,42 @@
-using System.Security.Cryptography;
 using System.Text;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Data;
 
-/// <summary>Turns the --data argument into training text: a local UTF-8 file, or "tinyshakespeare" (cached, else downloaded).</summary>
+/// <summary>Reads a training text: a UTF-8 file (a byte-order mark is skipped), refused when it is not UTF-8 or holds no text.</summary>
 public static class TextCorpus
 {
-    public static readonly TimeSpan DefaultDownloadTimeout = TimeSpan.FromSeconds(20);
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <param name="dataArgument">A path to a UTF-8 text file, or the word "tinyshakespeare".</param>
-    /// <param name="cacheDirectory">Where the downloaded corpus is kept between runs.</param>
-    /// <param name="downloadable">The corpus the word stands for; defaults to <see cref="DownloadableCorpus.TinyShakespeare"/>.</param>
-    /// <param name="downloadTimeout">Defaults to <see cref="DefaultDownloadTimeout"/>.</param>
-    public static string Resolve(string dataArgument, string cacheDirectory,
-        DownloadableCorpus? downloadable = null, TimeSpan? downloadTimeout = null)
+    /// <param name="path">A UTF-8 text file.</param>
+    public static string Read(string path)
     {
-        downloadable ??= DownloadableCorpus.TinyShakespeare;
-        if (File.Exists(dataArgument))
+        if (!File.Exists(path))
         {
-            return Decode(File.ReadAllBytes(dataArgument), dataArgument);
+            throw new FileNotFoundException($"--data '{path}' does not exist (looked for '{Path.GetFullPath(path)}'); pass the path of a UTF-8 text file with --data <path>.", path);
         }
-        if (dataArgument == downloadable.Name)
-        {
-            return Decode(CachedOrDownloaded(downloadable, cacheDirectory, downloadTimeout ?? DefaultDownloadTimeout), downloadable.Name);
-        }
-        throw new FileNotFoundException(
-            $"--data '{dataArgument}' is neither an existing file (looked for '{Path.GetFullPath(dataArgument)}') nor " +
-            $"'{downloadable.Name}'; pass the path of a UTF-8 text file with --data <path>, or --data {downloadable.Name}.",
-            dataArgument);
+        return Decode(File.ReadAllBytes(path), path);
     }
 
-    private static byte[] CachedOrDownloaded(DownloadableCorpus corpus, string cacheDirectory, TimeSpan timeout)
+    /// <summary>The text of a file's bytes; <paramref name="source"/> names it in errors.</summary>
+    public static string Decode(byte[] bytes, string source)
     {
-        var cachePath = Path.Combine(cacheDirectory, corpus.FileName);
-        if (File.Exists(cachePath))
-        {
-            var cached = File.ReadAllBytes(cachePath);
-            // A file we cannot vouch for is never overwritten: it may be the user's, so they decide what to do with it.
-            var actual = Sha256Hex(cached);
-            if (!actual.Equals(corpus.Sha256, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidDataException(
-                    $"The cached '{cachePath}' has SHA-256 {actual}, not the expected {corpus.Sha256}, so it is damaged or a different file; " +
-                    $"delete it to download {corpus.Name} again, or pass a local file with --data <path>.");
-            }
-            return cached;
-        }
-
-        var downloaded = Download(corpus, timeout);
-        var downloadedHash = Sha256Hex(downloaded);
-        if (!downloadedHash.Equals(corpus.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidDataException(
-                $"The {corpus.Name} download from {corpus.Url} has SHA-256 {downloadedHash}, not the expected {corpus.Sha256}; " +
-                "it was not saved. Try again later, or pass a local file with --data <path>.");
-        }
-        AtomicFile.Write(cachePath, downloaded);
-        return downloaded;
-    }
-
-    private static byte[] Download(DownloadableCorpus corpus, TimeSpan timeout)
-    {
-        using var client = new HttpClient { Timeout = timeout };
-        try
-        {
-            using var response = client.Send(new HttpRequestMessage(HttpMethod.Get, corpus.Url));
-            response.EnsureSuccessStatusCode();
-            using var body = new MemoryStream();
-            response.Content.ReadAsStream().CopyTo(body);
-            return body.ToArray();
-        }
-        // Timeouts surface as TaskCanceledException; refused or unresolvable hosts as HttpRequestException.
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-        {
-            throw new IOException(
-                $"Downloading {corpus.Name} from {corpus.Url} failed ({e.Message}); this machine may be offline. " +
-                "Pass a local text file with --data <path> instead.", e);
-        }
-    }
-
-    private static string Decode(byte[] bytes, string source)
-    {
+        string text;
         try
         {
             // Skips a byte-order mark, which editors on Windows like to add and which is not part of the text.
             var byteOrderMark = Encoding.UTF8.Preamble;
             var start = bytes.AsSpan().StartsWith(byteOrderMark) ? byteOrderMark.Length : 0;
-            return StrictUtf8.GetString(bytes, start, bytes.Length - start);
+            text = StrictUtf8.GetString(bytes, start, bytes.Length - start);
         }
         catch (DecoderFallbackException e)
         {
             throw new InvalidDataException(
                 $"'{source}' is not valid UTF-8 (bad bytes near byte {e.Index}); convert it to UTF-8 and pass it again with --data <path>.", e);
         }
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new InvalidDataException($"'{source}' holds no text ({bytes.Length} bytes); pass a text file to train on with --data <path>.");
+        }
+        return text;
     }
-
-    private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

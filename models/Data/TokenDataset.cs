@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Data;
 
 /// <summary>A tokenized corpus split as nanoGPT does: the first 90% of tokens train, the last 10% validate.</summary>
 public sealed class TokenDataset

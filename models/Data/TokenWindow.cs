@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Data;
 
 /// <summary>One training example: a window of T + 1 tokens gives T inputs and, shifted by one, T targets.</summary>
 public static class TokenWindow

@@ -1,3 +1,5 @@
+using Distributed.Models.Data;
+
 namespace Distributed.Models.DataParallel;
 
 /// <summary>

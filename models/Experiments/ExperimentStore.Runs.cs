@@ -1,3 +1,4 @@
+using Distributed.Models.Config;
 using Microsoft.Data.Sqlite;
 
 namespace Distributed.Models.Experiments;

@@ -1,3 +1,5 @@
+using Distributed.Models.Config;
+
 namespace Distributed.Models.Experiments;
 
 /// <summary>

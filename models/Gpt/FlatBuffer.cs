@@ -1,3 +1,4 @@
+
 namespace Distributed.Models.Gpt;
 
 /// <summary>

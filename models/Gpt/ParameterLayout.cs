@@ -1,3 +1,4 @@
+
 namespace Distributed.Models.Gpt;
 
 /// <summary>How a parameter tensor starts out (GPT-2's scheme).</summary>

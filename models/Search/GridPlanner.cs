@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using Distributed.Models.Config;
 
 namespace Distributed.Models.Search;
 

@@ -1,4 +1,6 @@
 using System.Collections.ObjectModel;
+using Distributed.Models.Config;
+using Distributed.Models.Data;
 
 namespace Distributed.Models.Search;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Distributed.Models.Config;
 
 namespace Distributed.Models.Search;
 

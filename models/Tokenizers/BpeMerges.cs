@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// What BPE training learns. Ids 0..255 are the single bytes (id = byte value); each later id is a token's

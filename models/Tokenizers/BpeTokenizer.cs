@@ -1,7 +1,7 @@
 using Microsoft.ML.Tokenizers;
 using MlBpeTokenizer = Microsoft.ML.Tokenizers.BpeTokenizer;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// Byte-level BPE as in GPT-2: text becomes UTF-8 bytes (ids 0..255), then learned merges join frequent

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// Learns byte-level BPE merges. The corpus is split into GPT-2 pieces and only distinct pieces are kept,

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// GPT-2's byte-to-unicode table: each of the 256 byte values gets a printable character (space becomes 'Ġ',

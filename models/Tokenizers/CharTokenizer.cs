@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// One token per Unicode character, with ids in code-point order (as nanoGPT's sorted(set(text))).

@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>Turns text into token ids and back; every kind can be saved and reloaded with <see cref="TokenizerFiles"/>.</summary>
 public interface ITokenizer

@@ -1,4 +1,5 @@
-namespace Distributed.Models;
+
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>A distinct pre-tokenized piece of the corpus as its current token ids, and how often it occurs.</summary>
 internal sealed class Word(int[] symbols, long frequency)

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// The shape of <c>tokenizer.json</c>: the kind, plus the data that kind needs (the others stay null).

@@ -1,7 +1,8 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Distributed.Models.Checkpoints;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>Reads and writes <c>tokenizer.json</c>, the one file that lets a run reload whichever tokenizer it trained.</summary>
 public static class TokenizerFiles

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>Checks shared by the tokenizers: text must be well-formed UTF-16 so it round-trips through Unicode.</summary>
 internal static class UnicodeText

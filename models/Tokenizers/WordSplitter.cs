@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Distributed.Models;
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>
 /// GPT-2's pre-tokenization: splits text into words, numbers, punctuation runs and whitespace, each taking

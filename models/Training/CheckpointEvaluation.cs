@@ -1,3 +1,4 @@
+using Distributed.Models.Data;
 using Distributed.Models.DataParallel;
 using Distributed.Models.Runtime;
 

@@ -1,4 +1,7 @@
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
 using Distributed.Models.Gpt;
+using Distributed.Models.Tokenizers;
 
 namespace Distributed.Models.Training;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Distributed.Models.Data;
 using Distributed.Models.Gpt;
 using Distributed.Models.Runtime;
 

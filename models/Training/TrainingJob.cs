@@ -1,5 +1,9 @@
 using System.Text.Json;
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
+using Distributed.Models.Data;
 using Distributed.Models.Gpt;
+using Distributed.Models.Tokenizers;
 
 namespace Distributed.Models.Training;
 
@@ -11,7 +15,7 @@ public sealed record TrainingJobOptions
     /// <summary>--set key=value overrides, applied after the config file (or the resumed checkpoint's config).</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
 
-    /// <summary>A UTF-8 text file, or "tinyshakespeare".</summary>
+    /// <summary>The UTF-8 text file to train on.</summary>
     public required string Data { get; init; }
 
     public required string OutputDirectory { get; init; }
@@ -21,13 +25,6 @@ public sealed record TrainingJobOptions
 
     /// <summary>ONNX Runtime intra-op threads; 0: every core.</summary>
     public int Threads { get; init; }
-
-    public string CacheDirectory { get; init; } = DefaultCacheDirectory;
-
-    public static string DefaultCacheDirectory => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "distributed-gpt");
 }
 
 /// <summary>
@@ -64,7 +61,7 @@ public static class TrainingJob
     /// <summary>Reads the data, builds or reloads the tokenizer, resolves the config and creates the output folder.</summary>
     public static PreparedRun Prepare(TrainingJobOptions options, Action<string> log)
     {
-        var text = TextCorpus.Resolve(options.Data, options.CacheDirectory);
+        var text = TextCorpus.Read(options.Data);
         var (config, tokenizer, checkpoint) = Prepare(options, text);
         log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
         var sampler = EpochSampler.Of(text, tokenizer, config);
@@ -106,7 +103,7 @@ public static class TrainingJob
     /// <summary>Trains the config's tokenizer on the text and sets vocab_size to what it yields.</summary>
     public static (GptConfig Config, ITokenizer Tokenizer) ResolveTokenizer(GptConfig config, string text)
     {
-        var tokenizer = Tokenizers.Create(config.Tokenizer, text, config.VocabSize);
+        var tokenizer = TokenizerFactory.Create(config.Tokenizer, text, config.VocabSize);
         var resolved = config with { VocabSize = tokenizer.VocabSize };
         ConfigValidator.Validate(resolved);
         return (resolved, tokenizer);

@@ -1,6 +1,6 @@
-using Distributed.Models;
 using Distributed.Models.Autodiff;
 using Distributed.Models.Graph;
+using Distributed.Models;
 
 namespace Distributed.Tests.Autodiff;
 

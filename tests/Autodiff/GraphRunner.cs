@@ -1,6 +1,6 @@
 using Distributed.Models.Runtime;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Distributed.Tests.Autodiff;
 

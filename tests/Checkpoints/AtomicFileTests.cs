@@ -1,3 +1,4 @@
+using Distributed.Models.Checkpoints;
 using Distributed.Models;
 
 namespace Distributed.Tests.Checkpoints;

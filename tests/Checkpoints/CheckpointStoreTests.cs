@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
 using Distributed.Models;
 
 namespace Distributed.Tests.Checkpoints;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Distributed.Models.Checkpoints;
 using Distributed.Models;
 
 namespace Distributed.Tests.Checkpoints;

@@ -1,3 +1,4 @@
+using Distributed.Models.Config;
 using Distributed.Models;
 using Distributed.Tests.Training;
 

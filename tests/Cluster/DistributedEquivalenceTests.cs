@@ -1,8 +1,9 @@
-using Distributed.Models;
+using Distributed.Models.Checkpoints;
 using Distributed.Models.DataParallel;
 using Distributed.Models.Gpt;
 using Distributed.Models.Runtime;
 using Distributed.Models.Training;
+using Distributed.Models;
 
 namespace Distributed.Tests.Cluster;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Distributed.Models.Checkpoints;
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
 using Google.Protobuf;
@@ -108,7 +109,7 @@ public sealed class RefusalTests : IDisposable
         // The honest worker finishes the run alone, with a finite model.
         Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
         Assert.Contains("Done", coordinator.Output);
-        var weights = Models.CheckpointStore.Load(_run.Folder("run")).ModelTensors.SelectMany(t => t.Data);
+        var weights = CheckpointStore.Load(_run.Folder("run")).ModelTensors.SelectMany(t => t.Data);
         Assert.All(weights, w => Assert.True(float.IsFinite(w)));
     }
 

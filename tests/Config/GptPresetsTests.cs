@@ -1,3 +1,4 @@
+using Distributed.Models.Config;
 using Distributed.Models;
 
 namespace Distributed.Tests.Config;

@@ -1,18 +1,11 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
-using Distributed.Models;
+using Distributed.Models.Data;
 using Distributed.Tests.Checkpoints;
-using Distributed.Tests.Tokenizers;
 
 namespace Distributed.Tests.Data;
 
 public class TextCorpusTests
 {
-    // Port 9 (discard) has no listener here, so the connection is refused at once: an offline machine in miniature.
-    private static readonly Uri Unreachable = new("http://127.0.0.1:9/input.txt");
-    private static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(5);
-
     [Fact]
     public void An_existing_file_is_read_as_utf8()
     {
@@ -20,7 +13,7 @@ public class TextCorpusTests
         var path = Path.Combine(directory.Path, "corpus.txt");
         File.WriteAllText(path, "First Citizen:\nBefore we proceed any further, hear me speak. — naïve 😀", new UTF8Encoding(true));
 
-        var text = TextCorpus.Resolve(path, directory.Path);
+        var text = TextCorpus.Read(path);
 
         Assert.Equal("First Citizen:\nBefore we proceed any further, hear me speak. — naïve 😀", text);
     }
@@ -32,7 +25,7 @@ public class TextCorpusTests
         var path = Path.Combine(directory.Path, "latin1.txt");
         File.WriteAllBytes(path, [0x63, 0x61, 0x66, 0xE9]); // "café" in Latin-1
 
-        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Resolve(path, directory.Path));
+        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Read(path));
 
         Assert.Contains(path, error.Message);
         Assert.Contains("not valid UTF-8", error.Message);
@@ -44,70 +37,22 @@ public class TextCorpusTests
         using var directory = new TempDirectory();
         var path = Path.Combine(directory.Path, "no-such-file.txt");
 
-        var error = Assert.Throws<FileNotFoundException>(() => TextCorpus.Resolve(path, directory.Path));
+        var error = Assert.Throws<FileNotFoundException>(() => TextCorpus.Read(path));
 
         Assert.Contains(path, error.Message);
         Assert.Contains("--data <path>", error.Message);
-        Assert.Contains("tinyshakespeare", error.Message);
     }
 
     [Fact]
-    public void A_cached_file_with_the_wrong_checksum_is_rejected_and_kept()
+    public void A_file_without_text_is_refused_before_training()
     {
         using var directory = new TempDirectory();
-        var cached = Path.Combine(directory.Path, "tinyshakespeare.txt");
-        File.WriteAllText(cached, "not the real tiny shakespeare");
+        var path = Path.Combine(directory.Path, "empty.txt");
+        File.WriteAllText(path, " \n");
 
-        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Resolve("tinyshakespeare", directory.Path,
-            DownloadableCorpus.TinyShakespeare with { Url = Unreachable }, ShortTimeout));
+        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Read(path));
 
-        Assert.Contains(cached, error.Message);
-        Assert.Contains(DownloadableCorpus.TinyShakespeare.Sha256, error.Message);
-        Assert.Equal("not the real tiny shakespeare", File.ReadAllText(cached));
-    }
-
-    [Fact]
-    public void Offline_download_fails_fast_and_says_to_pass_a_local_file()
-    {
-        using var directory = new TempDirectory();
-
-        var clock = Stopwatch.StartNew();
-        var error = Assert.Throws<IOException>(() => TextCorpus.Resolve("tinyshakespeare", directory.Path,
-            DownloadableCorpus.TinyShakespeare with { Url = Unreachable }, ShortTimeout));
-
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"failing took {clock.Elapsed.TotalSeconds:F1} s");
-        Assert.Contains("failed", error.Message);
-        Assert.Contains("--data <path>", error.Message);
-        Assert.False(File.Exists(Path.Combine(directory.Path, "tinyshakespeare.txt")));
-    }
-
-    [Fact]
-    public void A_verified_download_is_cached_and_reused()
-    {
-        using var directory = new TempDirectory();
-        var body = Encoding.UTF8.GetBytes(SyntheticText.Generate(2_000));
-        using var server = new OneShotHttpServer(body);
-        var corpus = new DownloadableCorpus("tinyshakespeare", server.Url, Convert.ToHexStringLower(SHA256.HashData(body)));
-
-        var downloaded = TextCorpus.Resolve("tinyshakespeare", directory.Path, corpus, ShortTimeout);
-        // The server answers only once, so this second call can only succeed from the cache.
-        var cached = TextCorpus.Resolve("tinyshakespeare", directory.Path, corpus, ShortTimeout);
-
-        Assert.Equal(Encoding.UTF8.GetString(body), downloaded);
-        Assert.Equal(downloaded, cached);
-        Assert.Equal(["tinyshakespeare.txt"], Directory.GetFiles(directory.Path).Select(Path.GetFileName));
-    }
-
-    [Fact]
-    public void A_download_with_the_wrong_checksum_is_not_saved()
-    {
-        using var directory = new TempDirectory();
-        using var server = new OneShotHttpServer("tampered"u8.ToArray());
-
-        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Resolve("tinyshakespeare", directory.Path,
-            DownloadableCorpus.TinyShakespeare with { Url = server.Url }, ShortTimeout));
-
-        Assert.Contains("not saved", error.Message);
-        Assert.Empty(Directory.GetFiles(directory.Path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("holds no text", error.Message);
     }
 }

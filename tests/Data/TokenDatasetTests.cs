@@ -1,3 +1,4 @@
+using Distributed.Models.Data;
 using Distributed.Models;
 
 namespace Distributed.Tests.Data;

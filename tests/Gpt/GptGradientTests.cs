@@ -1,6 +1,6 @@
-using Distributed.Models;
 using Distributed.Models.Gpt;
 using Distributed.Models.Graph;
+using Distributed.Models;
 using Distributed.Tests.Autodiff;
 
 namespace Distributed.Tests.Gpt;

@@ -1,6 +1,6 @@
-using Distributed.Models;
 using Distributed.Models.Gpt;
 using Distributed.Models.Runtime;
+using Distributed.Models;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Distributed.Tests.Gpt;

@@ -1,5 +1,6 @@
-using Distributed.Models;
+using Distributed.Models.Config;
 using Distributed.Models.Search;
+using Distributed.Models;
 
 namespace Distributed.Tests.Search;
 

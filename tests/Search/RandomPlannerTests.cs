@@ -1,5 +1,7 @@
-using Distributed.Models;
+using Distributed.Models.Config;
+using Distributed.Models.Data;
 using Distributed.Models.Search;
+using Distributed.Models;
 
 namespace Distributed.Tests.Search;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
 using Distributed.Tests.Checkpoints;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
 
 namespace Distributed.Tests.Tokenizers;

@@ -1,3 +1,4 @@
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
 using Distributed.Tests.Checkpoints;
 

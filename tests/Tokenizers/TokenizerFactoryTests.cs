@@ -1,6 +1,6 @@
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
 // This test namespace is itself called Tokenizers, so the factory needs its full name.
-using TokenizerFactory = Distributed.Models.Tokenizers;
 
 namespace Distributed.Tests.Tokenizers;
 

@@ -1,6 +1,6 @@
+using Distributed.Models.Tokenizers;
 using Distributed.Models;
 using Distributed.Tests.Checkpoints;
-using TokenizerFactory = Distributed.Models.Tokenizers;
 
 namespace Distributed.Tests.Tokenizers;
 

@@ -1,5 +1,8 @@
-using Distributed.Models;
+using Distributed.Models.Checkpoints;
+using Distributed.Models.Config;
+using Distributed.Models.Tokenizers;
 using Distributed.Models.Training;
+using Distributed.Models;
 
 namespace Distributed.Tests.Training;
 

@@ -1,4 +1,4 @@
-namespace Distributed.Models;
+namespace Distributed.Coordinator.Data;
 
 /// <summary>
 /// A corpus that --data can name by a word instead of a path: where to download it, and the SHA-256 it must

@@ -1,7 +1,8 @@
-namespace Distributed.Models;
+
+namespace Distributed.Models.Tokenizers;
 
 /// <summary>Builds the tokenizer a run's config asks for (its "tokenizer" and "vocab_size" settings).</summary>
-public static class Tokenizers
+public static class TokenizerFactory
 {
     /// <summary>
     /// kind "char": vocabSize 0 takes every character the corpus has; a positive vocabSize is a ceiling the
