@@ -38,11 +38,18 @@ public sealed class CoordinatorLink : IDisposable
         Client = new Coordinator.CoordinatorClient(_channel.Intercept(metadata =>
         {
             metadata.Add(RunToken.Header, options.Token);
+            if (WorkerSecret is { } secret)
+            {
+                metadata.Add(RunToken.WorkerSecretHeader, secret);
+            }
             return metadata;
         }));
     }
 
     public Coordinator.CoordinatorClient Client { get; }
+
+    /// <summary>This worker's credential from Join, sent on every later call.</summary>
+    public string? WorkerSecret { get; set; }
 
     public TimeSpan Timeout { get; private set; }
 

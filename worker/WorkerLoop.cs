@@ -33,6 +33,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         {
             ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
         }, stop);
+        link.WorkerSecret = join.WorkerSecret;
         log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
         var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
         if (ModelFingerprint.Of(config) != join.ModelFingerprint)
@@ -148,7 +149,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                 var tokens = (long)validation.Count * config.MaxSequenceLength;
                 await link.Client.ReportValidationAsync(new ValidationReport
                 {
-                    WorkerId = join.WorkerId, Generation = assignment.Generation, Epoch = assignment.Epoch, LossSum = loss * tokens, Tokens = tokens,
+                    WorkerId = join.WorkerId, Generation = assignment.Generation, LossSum = loss * tokens, Tokens = tokens,
                 }, deadline: link.Deadline, cancellationToken: cancel);
             }
         }
@@ -159,6 +160,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             var steps = Channel.CreateUnbounded<StepDone>(new UnboundedChannelOptions { SingleReader = true });
             var receiving = ReceiveAsync(call.ResponseStream, steps.Writer, cancel);
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
+            var layout = new DataParallelLayout(assignment.WorldSize, assignment.GlobalBatchSize);
             var windows = new int[assignment.BatchSize];
             var gradients = _replica.Gradients.Data;
             var bucketCount = DistributedBuckets.Count(gradients.Length);
@@ -169,10 +171,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                 for (var i = 0; i < assignment.Steps; i++)
                 {
                     var step = assignment.FirstStep + i;
-                    for (var j = 0; j < windows.Length; j++)
-                    {
-                        windows[j] = i * windows.Length + j;
-                    }
+                    layout.ShardWindows(i, assignment.Rank, windows);
                     computeClock.Start();
                     shard.Fill(windows, session.Inputs, session.Targets);
                     var loss = session.ComputeGradients(rng);

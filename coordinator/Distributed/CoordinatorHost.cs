@@ -20,10 +20,12 @@ public static class CoordinatorHost
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, address, port));
         builder.Services.AddSingleton(run);
+        builder.Services.AddSingleton(new ReducedReplies((int)run.Replica.Layout.TotalLength));
         builder.Services.AddSingleton(new RunTokenSecret(token));
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<RunTokenInterceptor>();
+            options.Interceptors.Add<RefusalInterceptor>();
             options.MaxReceiveMessageSize = 16 << 20;
         });
         builder.Services.AddGrpcHealthChecks()

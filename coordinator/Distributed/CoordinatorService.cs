@@ -1,34 +1,78 @@
 using System.Runtime.InteropServices;
-using Distributed.Protocol.V1;
 using Distributed.Protocol;
+using Distributed.Protocol.V1;
 using Grpc.Core;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>The distributed.v1 Coordinator service: thin RPC handlers over <see cref="DistributedRun"/>.</summary>
-public sealed class CoordinatorService(DistributedRun run, ILogger<CoordinatorService> log) : Protocol.V1.Coordinator.CoordinatorBase
+/// <summary>
+/// The distributed.v1 Coordinator service: translates between the wire and <see cref="DistributedRun"/>.
+/// Every call after Join names its worker and proves it with that worker's secret (the
+/// x-worker-secret header); the run's refusals become statuses in <see cref="RefusalInterceptor"/>.
+/// </summary>
+public sealed class CoordinatorService(DistributedRun run, ReducedReplies replies, ILogger<CoordinatorService> log)
+    : Protocol.V1.Coordinator.CoordinatorBase
 {
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
-        => Task.FromResult(run.Join(request));
+    {
+        if (request.ProtocolVersion != ProtocolVersion._1)
+        {
+            throw new Refusal(RefusalKind.Incompatible,
+                $"Protocol version {request.ProtocolVersion} is not supported; this coordinator speaks {ProtocolVersion._1}. Run the same release on every machine.").ToException();
+        }
+        var grant = run.Join(request.WorkerName, request.Device, request.Threads);
+        return Task.FromResult(new JoinReply
+        {
+            WorkerId = grant.Worker.Id,
+            WorkerSecret = grant.Worker.Secret,
+            RunId = grant.RunId,
+            ConfigJson = grant.ConfigJson,
+            TokenizerJson = grant.TokenizerJson,
+            ModelFingerprint = grant.Fingerprint,
+            HeartbeatIntervalMs = (int)grant.HeartbeatInterval.TotalMilliseconds,
+            TimeoutMs = (int)grant.Timeout.TotalMilliseconds,
+        });
+    }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
-        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId) });
+        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)) });
 
     public override Task<Assignment> NextAssignment(AssignmentRequest request, ServerCallContext context)
-        => Task.FromResult(run.NextAssignment(request.WorkerId));
+    {
+        var next = run.NextAssignment(Caller(request.WorkerId, context));
+        return Task.FromResult(new Assignment
+        {
+            Kind = next.Kind switch
+            {
+                AssignmentKind.Train => Assignment.Types.Kind.Train,
+                AssignmentKind.Wait => Assignment.Types.Kind.Wait,
+                _ => Assignment.Types.Kind.Stop,
+            },
+            Generation = next.Generation,
+            Rank = next.Rank,
+            WorldSize = next.WorldSize,
+            Epoch = next.Epoch,
+            FirstStep = next.FirstStep,
+            Steps = next.Steps,
+            BatchSize = next.BatchSize,
+            GlobalBatchSize = next.GlobalBatchSize,
+            ValidateAtEnd = next.ValidateAtEnd,
+            RetryAfterMs = (int)next.RetryAfter.TotalMilliseconds,
+            Reason = next.Reason,
+        });
+    }
 
     public override async Task FetchState(StateRequest request, IServerStreamWriter<StateChunk> responseStream, ServerCallContext context)
     {
-        run.Slot(request.WorkerId);
-        var (step, tensors) = run.SnapshotState();
-        foreach (var (name, data) in tensors)
+        using var download = await run.BeginStateDownload(Caller(request.WorkerId, context), context.CancellationToken);
+        foreach (var (name, data) in download.Tensors)
         {
             var bytes = MemoryMarshal.AsBytes(data.AsSpan()).ToArray();
             foreach (var (offset, chunk, sha256) in Chunks.Of(bytes))
             {
                 await responseStream.WriteAsync(new StateChunk
                 {
-                    Step = step, Tensor = name, Offset = offset / sizeof(float), Data = chunk, TotalElements = data.Length, Sha256 = sha256,
+                    Step = download.Step, Tensor = name, Offset = offset / sizeof(float), Data = chunk, TotalElements = data.Length, Sha256 = sha256,
                 }, context.CancellationToken);
             }
         }
@@ -36,7 +80,7 @@ public sealed class CoordinatorService(DistributedRun run, ILogger<CoordinatorSe
 
     public override async Task FetchShard(ShardRequest request, IServerStreamWriter<ShardChunk> responseStream, ServerCallContext context)
     {
-        var (train, validation) = run.Shard(request.WorkerId, request.Generation);
+        var (train, validation) = run.Shard(Caller(request.WorkerId, context), request.Generation);
         foreach (var (split, tokens) in new[] { (ShardChunk.Types.Split.Train, train), (ShardChunk.Types.Split.Validation, validation) })
         {
             var bytes = MemoryMarshal.AsBytes(tokens.AsSpan()).ToArray();
@@ -50,65 +94,108 @@ public sealed class CoordinatorService(DistributedRun run, ILogger<CoordinatorSe
         }
     }
 
+    /// <summary>
+    /// One member's all-reduce for one assignment. The stream must start within the run's timeout and
+    /// may idle between buckets at most the step timeout: no authenticated stream is held open for nothing.
+    /// </summary>
     public override async Task AllReduce(IAsyncStreamReader<GradientBucket> requestStream, IServerStreamWriter<ReduceReply> responseStream, ServerCallContext context)
     {
-        if (!await requestStream.MoveNext(context.CancellationToken))
+        try
         {
-            return;
+            if (!await Next(requestStream, run.Options.Timeout, context.CancellationToken, CancellationToken.None))
+            {
+                return;
+            }
+        }
+        catch (TimeoutException e)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
         }
         var first = requestStream.Current;
-        var workerId = first.WorkerId;
-        var (replies, abort) = run.OpenStream(workerId, first.Generation, first.ModelFingerprint);
+        var caller = Caller(first.WorkerId, context);
+        using var link = new GrpcGradientLink(replies);
+        run.OpenStream(caller, first.Generation, first.ModelFingerprint, link);
         // One writer per stream: reduced buckets go out in order as soon as the run posts them.
         var writer = Task.Run(async () =>
         {
-            await foreach (var reply in replies.ReadAllAsync(context.CancellationToken))
+            await foreach (var reply in link.Replies.ReadAllAsync(context.CancellationToken))
             {
                 await responseStream.WriteAsync(reply, context.CancellationToken);
             }
         });
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(abort, context.CancellationToken);
         try
         {
-            var bucket = first;
-            do
+            for (var bucket = first; ; bucket = requestStream.Current)
             {
-                bucket = requestStream.Current;
-                run.AcceptBucket(workerId, bucket);
+                if (bucket.WorkerId != caller.Id)
+                {
+                    throw new Refusal(RefusalKind.PermissionDenied, $"A gradient in the name of '{Membership.Shorten(bucket.WorkerId)}' on {caller}'s stream.").ToException();
+                }
+                run.AcceptBucket(caller, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
+                if (!await Next(requestStream, run.Options.StepTimeout, context.CancellationToken, link.Aborted))
+                {
+                    break;
+                }
             }
-            while (await requestStream.MoveNext(reading.Token));
-            run.CloseStream(workerId);
+            run.CloseStream(caller, link);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+        catch (Exception e) when (link.Aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException
+                                      || e is RunRefusedException { Refusal.Kind: RefusalKind.Stale })
         {
-            run.Drop(workerId, e.Status.Detail);
-            throw;
-        }
-        catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException)
-        {
-            // Membership changed: let the worker read what was already sent (e.g. the last step's
-            // closing message), then tell it to ask for a new assignment.
-            await writer.ConfigureAwait(false);
+            // The generation ended under the member: let it read what was already sent (e.g. the last
+            // step's closing message), then tell it to ask for a new assignment.
+            await Task.WhenAny(writer, Task.Delay(run.Options.Timeout));
             throw new RpcException(new Status(StatusCode.Aborted, "The workers changed; ask for a new assignment."));
+        }
+        catch (TimeoutException e)
+        {
+            run.StreamBroke(caller, e.Message);
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
         }
         catch (Exception e) when (e is IOException or OperationCanceledException || e is RpcException { StatusCode: StatusCode.Cancelled })
         {
-            run.Drop(workerId, $"its all-reduce stream broke ({e.GetType().Name}: {e.Message})");
+            run.StreamBroke(caller, $"{e.GetType().Name}: {e.Message}");
             throw;
+        }
+        finally
+        {
+            _ = writer.ContinueWith(t => log.LogDebug("An all-reduce writer ended: {Error}", t.Exception?.GetBaseException().Message),
+                TaskContinuationOptions.OnlyOnFaulted);
         }
         await writer;
     }
 
     public override Task<ValidationAck> ReportValidation(ValidationReport request, ServerCallContext context)
     {
-        run.ReportValidation(request.WorkerId, request);
+        run.ReportValidation(Caller(request.WorkerId, context), request.Generation, request.LossSum, request.Tokens);
         return Task.FromResult(new ValidationAck());
     }
 
     public override Task<LeaveReply> Leave(LeaveRequest request, ServerCallContext context)
     {
-        log.LogInformation("Worker {Worker} leaves: {Reason}", request.WorkerId, request.Reason);
-        run.Leave(request.WorkerId, request.Reason);
+        var caller = Caller(request.WorkerId, context);
+        var reason = Membership.Shorten(request.Reason);
+        log.LogInformation("Worker {Worker} leaves: {Reason}", caller, reason);
+        run.Leave(caller, reason);
         return Task.FromResult(new LeaveReply());
+    }
+
+    private static string? Secret(ServerCallContext context) => context.RequestHeaders.GetValue(RunToken.WorkerSecretHeader);
+
+    private WorkerSlot Caller(string workerId, ServerCallContext context) => run.Authenticate(workerId, Secret(context));
+
+    /// <summary>The next message, or false at the stream's end; a <see cref="TimeoutException"/> when none comes within <paramref name="idle"/>.</summary>
+    private static async Task<bool> Next<T>(IAsyncStreamReader<T> stream, TimeSpan idle, CancellationToken call, CancellationToken aborted)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(call, aborted);
+        wait.CancelAfter(idle);
+        try
+        {
+            return await stream.MoveNext(wait.Token);
+        }
+        catch (OperationCanceledException) when (!call.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no gradient bucket for {idle.TotalSeconds:F0} s on an open all-reduce stream");
+        }
     }
 }

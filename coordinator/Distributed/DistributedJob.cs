@@ -88,8 +88,9 @@ public static class DistributedJob
         while (!run.Completion.IsCompleted && !cancel.IsCancellationRequested)
         {
             await Task.WhenAny(run.Completion, Task.Delay(250, cancel)).ConfigureAwait(false);
-            if (workers is not null && !run.Completion.IsCompleted
-                && (workers.Processes.All(p => p.HasExited) || (run.Phase == RunPhase.WaitingForWorkers && workers.Processes.Any(p => p.HasExited))))
+            var phase = run.Phase;
+            if (workers is not null && phase != RunPhase.Done
+                && (workers.Processes.All(p => p.HasExited) || (phase == RunPhase.WaitingForWorkers && workers.Processes.Any(p => p.HasExited))))
             {
                 throw new InvalidOperationException(
                     $"Worker processes exited before the run finished; their logs are in {Path.Combine(outputDirectory, "logs")}.");

@@ -1,33 +1,57 @@
-using System.Threading.Channels;
-using Distributed.Protocol.V1;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>What the coordinator knows about one worker.</summary>
-public sealed class WorkerSlot(string id, string name)
+/// <summary>What the coordinator knows about one worker that joined.</summary>
+public sealed class WorkerSlot
 {
-    public string Id { get; } = id;
-
-    public string Name { get; } = name;
-
-    /// <summary>Position in the current membership; -1 while waiting to be admitted.</summary>
-    public int Rank { get; set; } = -1;
-
-    private long _lastSeen = Environment.TickCount64;
+    private readonly byte[] _secret;
+    private long _lastSeen, _lastAsked;
     private volatile bool _dropped;
+
+    public WorkerSlot(string id, string name, string device, long now, long sequence)
+    {
+        (Id, Name, Device, Sequence) = (id, name, device, sequence);
+        Secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        _secret = Encoding.ASCII.GetBytes(Secret);
+        (_lastSeen, JoinedAt) = (now, now);
+        _lastAsked = long.MinValue / 2;
+    }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    public string Device { get; }
+
+    /// <summary>The credential Join hands this worker; every later call must present it.</summary>
+    public string Secret { get; }
+
+    public long JoinedAt { get; }
+
+    /// <summary>The order of joining: newcomers are admitted, and so ranked, in it.</summary>
+    public long Sequence { get; }
+
+    /// <summary>Position in the current generation; -1 while waiting to be admitted.</summary>
+    public int Rank { get; set; } = -1;
 
     public bool Dropped { get => _dropped; set => _dropped = value; }
 
     public string? DropReason { get; set; }
 
-    /// <summary>Environment.TickCount64 of the worker's last sign of life (heartbeats set it without the run's lock).</summary>
+    /// <summary>Environment.TickCount64 of the last sign of life (any authenticated call; heartbeats set it without the run's lock).</summary>
     public long LastSeen { get => Volatile.Read(ref _lastSeen); set => Volatile.Write(ref _lastSeen, value); }
 
-    /// <summary>The open all-reduce stream's outgoing messages, if any.</summary>
-    public Channel<ReduceReply>? Replies { get; set; }
+    /// <summary>When the worker last asked for work: only workers that keep asking are admitted (a joined worker that went silent is not).</summary>
+    public long LastAsked { get => Volatile.Read(ref _lastAsked); set => Volatile.Write(ref _lastAsked, value); }
 
-    /// <summary>Fires when the open all-reduce stream must end (membership changed or the worker was dropped).</summary>
-    public CancellationTokenSource? StreamAbort { get; set; }
+    /// <summary>The member's open data-plane link in the current generation, if any.</summary>
+    public IGradientLink? Link { get; set; }
+
+    /// <summary>Fixed-time comparison, so the secret cannot be guessed byte by byte from response times.</summary>
+    public bool Proves(string? secret)
+        => secret is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(secret), _secret);
 
     public override string ToString() => Rank >= 0 ? $"rank {Rank} ({Name}, {Id})" : $"{Name} ({Id})";
 }

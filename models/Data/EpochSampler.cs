@@ -44,20 +44,17 @@ public sealed class EpochSampler
 
     private int WindowLength => SequenceLength + 1;
 
-    /// <summary>Full batches in one epoch of one rank; an incomplete last batch is dropped.</summary>
-    public int StepsPerEpoch(int batchSize, int worldSize = 1)
+    /// <summary>Full batches of <paramref name="batchSize"/> windows in one epoch; an incomplete last batch is dropped.</summary>
+    public int StepsPerEpoch(int batchSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
-        var windowsPerRank = WindowsPerEpoch / worldSize;
-        if (windowsPerRank < batchSize)
+        if (WindowsPerEpoch < batchSize)
         {
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
-                $"batch_size {batchSize} is more than the {windowsPerRank} training windows each of {worldSize} rank(s) gets per epoch " +
-                $"({WindowsPerEpoch} windows of {WindowLength} tokens), so no step could run; " +
-                "lower batch_size or max_sequence_length, or use more text.");
+                $"batch_size {batchSize} is more than the {WindowsPerEpoch} training windows of an epoch " +
+                $"({WindowLength} tokens each), so no step could run; lower batch_size or max_sequence_length, or use more text.");
         }
-        return windowsPerRank / batchSize;
+        return WindowsPerEpoch / batchSize;
     }
 
     /// <summary>The validation split's windows, in text order, as something an evaluation can score.</summary>
@@ -121,26 +118,6 @@ public sealed class EpochSampler
         var order = Enumerable.Range(0, WindowsPerEpoch).ToArray();
         new Rng(DerivedSeed.For(_seed, EpochShufflePurpose, epoch)).Shuffle(order.AsSpan());
         return order;
-    }
-
-    /// <summary>
-    /// This rank's share of the epoch, as PyTorch's DistributedSampler with drop_last: rank r takes positions
-    /// r, r + W, r + 2W, ... of the shuffled order, cut so every rank gets the same count (ranks stay in lockstep).
-    /// </summary>
-    public int[] EpochOrder(int epoch, int rank, int worldSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
-        if (rank < 0 || rank >= worldSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank {rank} must be in [0, {worldSize}) for a world of {worldSize}.");
-        }
-        var order = EpochOrder(epoch);
-        var share = new int[order.Length / worldSize];
-        for (var i = 0; i < share.Length; i++)
-        {
-            share[i] = order[rank + i * worldSize];
-        }
-        return share;
     }
 
     /// <summary>

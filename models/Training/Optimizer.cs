@@ -22,8 +22,11 @@ public abstract class Optimizer
     public abstract IReadOnlyList<(string Name, FlatBuffer Buffer)> Buffers { get; }
 
     /// <summary>The state as named tensors to checkpoint ("exp_avg.h.0.attn.c_attn.weight"), views into the live buffers.</summary>
-    public IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State()
-        => Buffers.SelectMany(b => b.Buffer.Layout.Views.Select(v => ($"{b.Name}.{v.Name}", v, b.Buffer)));
+    public IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> State() => NamedViews(Buffers);
+
+    /// <summary>Each tensor of each buffer, named "buffer.tensor".</summary>
+    public static IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> NamedViews(IEnumerable<(string Name, FlatBuffer Buffer)> buffers)
+        => buffers.SelectMany(b => b.Buffer.Layout.Views.Select(v => ($"{b.Name}.{v.Name}", v, b.Buffer)));
 
     public void RestoreSteps(long steps) => Steps = steps;
 

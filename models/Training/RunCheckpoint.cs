@@ -12,11 +12,11 @@ namespace Distributed.Models.Training;
 /// </summary>
 public static class RunCheckpoint
 {
-    public static void Save(string directory, ModelReplica replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
+    public static void Save(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
         => CheckpointStore.Save(directory, new CheckpointContents
         {
-            ModelTensors = replica.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
-            OptimizerTensors = replica.Optimizer.State().Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
+            ModelTensors = replica.Parameters.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
+            OptimizerTensors = replica.OptimizerState.Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
             ConfigJson = ConfigLoader.ToJson(replica.Config),
             StateJson = state.ToJson(),
             ExtraFiles = new Dictionary<string, byte[]>(extraFiles)

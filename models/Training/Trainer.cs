@@ -16,8 +16,7 @@ public sealed class Trainer : IDisposable
     private readonly EpochSampler _sampler;
     private readonly GptTrainingSession _training;
     private readonly GptEvaluationSession _evaluation;
-    private readonly LearningRateSchedule _schedule;
-    private readonly int _stepsPerEpoch;
+    private readonly LearningRateSchedule _learningRate;
     private Rng _rng;
 
     /// <param name="config">A validated config whose vocab_size is the tokenizer's.</param>
@@ -26,9 +25,8 @@ public sealed class Trainer : IDisposable
         Config = config;
         _sampler = sampler;
         Replica = new ModelReplica(config);
-        _stepsPerEpoch = sampler.StepsPerEpoch(config.BatchSize);
-        TotalSteps = StepBudget.Total(config, _stepsPerEpoch);
-        _schedule = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, TotalSteps);
+        Schedule = new StepSchedule(config, sampler.StepsPerEpoch(config.BatchSize));
+        _learningRate = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, Schedule.TotalSteps);
         _rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, 0));
         State = new TrainingState { RngState = _rng.State };
         // One process training alone owns its cores, so ORT's threads may spin-wait (see SessionFactory).
@@ -53,7 +51,9 @@ public sealed class Trainer : IDisposable
 
     public TrainingState State { get; private set; }
 
-    public int TotalSteps { get; }
+    public StepSchedule Schedule { get; }
+
+    public int TotalSteps => Schedule.TotalSteps;
 
     /// <summary>Continues from a checkpoint's position (its tensors are already in <see cref="Replica"/>).</summary>
     public void Restore(TrainingState state)
@@ -73,17 +73,17 @@ public sealed class Trainer : IDisposable
     {
         var batch = Config.BatchSize;
         var tokensPerStep = (long)batch * Config.MaxSequenceLength;
-        var order = _sampler.EpochOrder(State.Epoch);
-        var offset = _sampler.EpochOffset(State.Epoch);
-        var orderEpoch = State.Epoch;
-        var (step, epoch, position) = (State.Step, State.Epoch, State.BatchInEpoch);
+        var position = new SchedulePosition(State.Step, State.Epoch, State.BatchInEpoch);
+        var order = _sampler.EpochOrder(position.Epoch);
+        var offset = _sampler.EpochOffset(position.Epoch);
+        var orderEpoch = position.Epoch;
         var (seconds, tokens) = (State.Seconds, State.Tokens);
         double intervalLoss = 0, intervalSeconds = 0, lastTrainLoss = double.NaN, lastValLoss = double.NaN;
         var intervalSteps = 0;
         var stopwatch = new Stopwatch();
         var interrupted = false;
 
-        while (step < TotalSteps)
+        while (!Schedule.IsDone(position))
         {
             if (cancel.IsCancellationRequested)
             {
@@ -91,51 +91,47 @@ public sealed class Trainer : IDisposable
                 break;
             }
             stopwatch.Restart();
-            if (orderEpoch != epoch)
+            if (orderEpoch != position.Epoch)
             {
-                (order, offset, orderEpoch) = (_sampler.EpochOrder(epoch), _sampler.EpochOffset(epoch), epoch);
+                (order, offset, orderEpoch) = (_sampler.EpochOrder(position.Epoch), _sampler.EpochOffset(position.Epoch), position.Epoch);
             }
-            _sampler.FillBatch(DataSplit.Train, order.AsSpan(position * batch, batch), _training.Inputs, _training.Targets, offset);
+            _sampler.FillBatch(DataSplit.Train, order.AsSpan(position.StepInEpoch * batch, batch), _training.Inputs, _training.Targets, offset);
             var loss = _training.ComputeGradients(_rng);
             if (!float.IsFinite(loss))
             {
-                throw new TrainingDivergedException(step, loss, Config.LearningRate);
+                throw new TrainingDivergedException(position.Step, loss, Config.LearningRate);
             }
-            var learningRate = _schedule.At(step);
+            var learningRate = _learningRate.At(position.Step);
             Replica.Apply(Optimizer.ClipScale(Replica.Gradients, Config.GradClip), learningRate);
-            step++;
-            if (++position == _stepsPerEpoch)
-            {
-                (epoch, position) = (epoch + 1, 0);
-            }
+            position = Schedule.Advance(position);
             var elapsed = stopwatch.Elapsed.TotalSeconds;
             (seconds, tokens) = (seconds + elapsed, tokens + tokensPerStep);
             (intervalLoss, intervalSeconds, intervalSteps) = (intervalLoss + loss, intervalSeconds + elapsed, intervalSteps + 1);
-            observer.OnStep(new StepReport(step, TotalSteps, epoch, loss, learningRate, tokensPerStep / elapsed));
+            observer.OnStep(new StepReport(position.Step, TotalSteps, position.Epoch, loss, learningRate, tokensPerStep / elapsed));
 
-            if (step % Config.EvalInterval == 0 || step == TotalSteps)
+            if (Schedule.EvaluatesAfter(position.Step))
             {
                 lastTrainLoss = intervalLoss / intervalSteps;
                 lastValLoss = ValidationLoss();
                 var rate = intervalSteps * tokensPerStep / intervalSeconds;
                 (intervalLoss, intervalSeconds, intervalSteps) = (0, 0, 0);
-                SaveState(step, epoch, position, seconds, tokens);
+                SaveState(position, seconds, tokens);
                 checkpoint();
-                observer.OnEvaluation(new EvaluationReport(step, epoch, lastTrainLoss, lastValLoss, learningRate, rate));
+                observer.OnEvaluation(new EvaluationReport(position.Step, position.Epoch, lastTrainLoss, lastValLoss, learningRate, rate));
             }
         }
-        SaveState(step, epoch, position, seconds, tokens);
+        SaveState(position, seconds, tokens);
         if (interrupted)
         {
             checkpoint();
         }
-        return new RunSummary(lastValLoss, lastTrainLoss, tokens / Math.Max(seconds, 1e-9), seconds, step, Replica.Layout.TotalLength, interrupted);
+        return new RunSummary(lastValLoss, lastTrainLoss, tokens / Math.Max(seconds, 1e-9), seconds, position.Step, Replica.Layout.TotalLength, interrupted);
     }
 
-    private void SaveState(int step, int epoch, int position, double seconds, long tokens)
+    private void SaveState(SchedulePosition position, double seconds, long tokens)
         => State = new TrainingState
         {
-            Step = step, Epoch = epoch, BatchInEpoch = position, RngState = _rng.State, Seconds = seconds, Tokens = tokens,
+            Step = position.Step, Epoch = position.Epoch, BatchInEpoch = position.StepInEpoch, RngState = _rng.State, Seconds = seconds, Tokens = tokens,
         };
 
     public void Dispose()

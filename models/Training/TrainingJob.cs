@@ -46,7 +46,7 @@ public static class TrainingJob
             trainer.Restore(RunCheckpoint.Restore(trainer.Replica, run.Checkpoint));
         }
         var recorder = new RecordingObserver(observer, options.OutputDirectory);
-        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, trainer.Replica, trainer.State, run.Tokenizer), cancel);
+        var summary = trainer.Run(recorder, () => SaveCheckpoint(options.OutputDirectory, ReplicaSnapshot.Of(trainer.Replica), trainer.State, run.Tokenizer), cancel);
         WriteSummary(options.OutputDirectory, summary);
         return summary;
     }
@@ -76,7 +76,7 @@ public static class TrainingJob
     }
 
     /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>
-    public static void SaveCheckpoint(string directory, ModelReplica replica, TrainingState state, ITokenizer tokenizer)
+    public static void SaveCheckpoint(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer)
         => RunCheckpoint.Save(directory, replica, state, tokenizer,
             new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(replica.Config, replica.Parameters) });
 

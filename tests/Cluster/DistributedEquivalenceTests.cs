@@ -26,7 +26,7 @@ public sealed class DistributedEquivalenceTests : IDisposable
         var second = Gradient(config, replica.Parameters, tokens[(4 * 9)..], 4);
 
         var averaged = new float[whole.Length];
-        GradientAverage.WeightedSum([first, second], [BatchSplit.WeightOf(0, 2, 8), BatchSplit.WeightOf(1, 2, 8)], averaged);
+        GradientAverage.WeightedSum([first, second], [new DataParallelLayout(2, 8).WeightOf(0), new DataParallelLayout(2, 8).WeightOf(1)], averaged);
 
         var error = Math.Sqrt(averaged.Zip(whole, (a, b) => (double)(a - b) * (a - b)).Sum());
         var norm = Math.Sqrt(whole.Sum(v => (double)v * v));
@@ -53,7 +53,7 @@ public sealed class DistributedEquivalenceTests : IDisposable
     [Fact]
     public async Task Sgd_across_two_worker_processes_matches_one_process_and_repeats_bit_for_bit()
     {
-        string[] overrides = ["optimizer=sgd", "grad_clip=0", "weight_decay=0", "max_steps=6", "learning_rate=0.05", "warmup_steps=0"];
+        string[] overrides = ["optimizer=sgd", "grad_clip=0", "weight_decay=0", "max_steps=6", "eval_interval=2", "learning_rate=0.05", "warmup_steps=0"];
         TrainingJob.Run(new TrainingJobOptions
         {
             ConfigPath = _run.ConfigPath, Overrides = overrides, Data = _run.DataPath, OutputDirectory = _run.Folder("single"), Threads = 1,
@@ -72,6 +72,10 @@ public sealed class DistributedEquivalenceTests : IDisposable
             Assert.True(worst <= 1e-5, $"{output}: largest parameter difference from single-process training {worst:E2}");
         }
         Assert.Equal(Weights("two-a"), Weights("two-b"));
+        // One step schedule: the same config evaluates at the same steps, to the same loss, with or without --workers.
+        var rows = new[] { "single", "one", "two-a" }.Select(o => MetricsLog.Read(_run.Folder(o))).ToArray();
+        Assert.All(rows, r => Assert.Equal([2, 4, 6], r.Select(e => e.Step)));
+        Assert.All(rows, r => Assert.Equal(rows[0].Select(e => e.ValLoss), r.Select(e => e.ValLoss), (a, b) => Math.Abs(a - b) <= 1e-5 * a));
     }
 
     private float[] Weights(string output)

@@ -26,8 +26,8 @@ public sealed class FaultTests : IDisposable
         var workers = Enumerable.Range(0, 3).Select(k => ClusterProcess.Worker(_run.Token, port, 0, $"w{k}")).ToList();
         try
         {
-            // Mid-way through the second epoch, kill -9 one worker.
-            await coordinator.WaitFor(@"step\s+\d+\s+epoch\s+0\s", TimeSpan.FromSeconds(120));
+            // Early in the second epoch, kill -9 one worker.
+            await coordinator.WaitFor(@"Generation \d+: 3 workers from step \d+ \(epoch 1\)", TimeSpan.FromSeconds(120));
             await Task.Delay(300);
             workers[1].Kill();
             // A restarted worker rejoins at the next epoch boundary.

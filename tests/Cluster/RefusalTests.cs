@@ -28,8 +28,16 @@ public sealed class RefusalTests : IDisposable
         return (coordinator, port);
     }
 
-    private static Protocol.V1.Coordinator.CoordinatorClient Client(GrpcChannel channel, string token)
-        => new(channel.Intercept(m => { m.Add(RunToken.Header, token); return m; }));
+    private static Protocol.V1.Coordinator.CoordinatorClient Client(GrpcChannel channel, string token, string? secret = null)
+        => new(channel.Intercept(m =>
+        {
+            m.Add(RunToken.Header, token);
+            if (secret is not null)
+            {
+                m.Add(RunToken.WorkerSecretHeader, secret);
+            }
+            return m;
+        }));
 
     private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = "intruder", Device = "cpu", Threads = 1 };
 
@@ -67,8 +75,7 @@ public sealed class RefusalTests : IDisposable
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = Client(channel, _run.Token);
-        var (join, assignment) = await JoinAndAssign(client);
+        var (join, assignment, client) = await JoinAndAssign(channel, _run.Token);
 
         using var call = client.AllReduce();
         await call.RequestStream.WriteAsync(Bucket(join, assignment, new byte[16], fingerprint: new string('0', 64)));
@@ -86,11 +93,9 @@ public sealed class RefusalTests : IDisposable
         var (coordinator, port) = await Serve(2);
         using var _ = coordinator;
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = Client(channel, _run.Token);
-        var joined = client.JoinAsync(Join).ResponseAsync;
+        var joined = JoinAndAssign(channel, _run.Token);
         using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
-        var join = await joined;
-        var assignment = await NextTrainAssignment(client, join);
+        var (join, assignment, client) = await joined;
 
         var elements = (int)Math.Min(DistributedBuckets.Elements, new Models.Gpt.ParameterLayout(_run.Config with { VocabSize = VocabOf(join) }).TotalLength);
         var data = new float[problem == "length" ? elements - 1 : elements];
@@ -123,6 +128,7 @@ public sealed class RefusalTests : IDisposable
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var client = Client(channel, _run.Token);
         var join = await client.JoinAsync(Join);
+        client = Client(channel, _run.Token, join.WorkerSecret);
         using var beating = new CancellationTokenSource();
         var heartbeats = Task.Run(async () =>
         {
@@ -133,8 +139,9 @@ public sealed class RefusalTests : IDisposable
             }
         });
         using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
+        await NextTrainAssignment(client, join);   // asks for work like a real worker, then never delivers
 
-        await coordinator.WaitFor(@"Lost rank \d \(intruder.*alive but no gradient for step 0", TimeSpan.FromSeconds(30));
+        await coordinator.WaitFor(@"Lost rank \d \(intruder.*alive but still owes its gradient .*for step 0", TimeSpan.FromSeconds(30));
         Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
         beating.Cancel();
         await heartbeats.ContinueWith(_ => { });
@@ -143,10 +150,12 @@ public sealed class RefusalTests : IDisposable
     private static int VocabOf(JoinReply join)
         => System.Text.Json.JsonDocument.Parse(join.TokenizerJson).RootElement.GetProperty("chars").GetArrayLength();
 
-    private static async Task<(JoinReply, Assignment)> JoinAndAssign(Protocol.V1.Coordinator.CoordinatorClient client)
+    /// <summary>Joins as the intruder and asks for work until training starts; the client then carries its worker secret.</summary>
+    private static async Task<(JoinReply Join, Assignment Assignment, Protocol.V1.Coordinator.CoordinatorClient Client)> JoinAndAssign(GrpcChannel channel, string token)
     {
-        var join = await client.JoinAsync(Join);
-        return (join, await NextTrainAssignment(client, join));
+        var join = await Client(channel, token).JoinAsync(Join);
+        var client = Client(channel, token, join.WorkerSecret);
+        return (join, await NextTrainAssignment(client, join), client);
     }
 
     private static async Task<Assignment> NextTrainAssignment(Protocol.V1.Coordinator.CoordinatorClient client, JoinReply join)

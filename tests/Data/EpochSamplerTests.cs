@@ -175,7 +175,6 @@ public class EpochSamplerTests
 
         Assert.Equal(17, sampler.StepsPerEpoch(10));
         Assert.Equal(25, sampler.StepsPerEpoch(7));
-        Assert.Equal(2, sampler.StepsPerEpoch(10, worldSize: 7)); // 179 / 7 = 25 windows per rank
     }
 
     [Fact]
@@ -192,40 +191,5 @@ public class EpochSamplerTests
         var error = Assert.Throws<ArgumentException>(() => Sampler(40)); // 4 validation tokens < 5
 
         Assert.Contains("validation split has 4 tokens", error.Message);
-    }
-
-    [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(7)]
-    public void Ranks_get_disjoint_equal_shares_in_strided_order(int worldSize)
-    {
-        var sampler = Sampler();
-        var full = sampler.EpochOrder(3);
-
-        var shares = Enumerable.Range(0, worldSize).Select(rank => sampler.EpochOrder(3, rank, worldSize)).ToArray();
-
-        Assert.All(shares, share => Assert.Equal(sampler.WindowsPerEpoch / worldSize, share.Length));
-        var union = shares.SelectMany(share => share).ToArray();
-        Assert.Equal(union.Length, union.Distinct().Count());
-        Assert.Equal(full[..union.Length].Order(), union.Order());
-        Assert.Equal(full[1], shares[1][0]);
-        Assert.Equal(full[1 + worldSize], shares[1][1]);
-    }
-
-    [Fact]
-    public void World_of_one_is_the_unsharded_order()
-    {
-        var sampler = Sampler();
-
-        Assert.Equal(sampler.EpochOrder(2), sampler.EpochOrder(2, rank: 0, worldSize: 1));
-    }
-
-    [Fact]
-    public void A_rank_outside_the_world_is_rejected()
-    {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Sampler().EpochOrder(0, rank: 2, worldSize: 2));
-
-        Assert.Contains("rank 2", error.Message);
     }
 }

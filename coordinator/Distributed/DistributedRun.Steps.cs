@@ -1,0 +1,143 @@
+using Distributed.Models.Training;
+
+namespace Distributed.Coordinator.Distributed;
+
+/// <summary>The all-reduce of each step: buckets in, the replica's update on the run's loop, the step's closing out.</summary>
+public sealed partial class DistributedRun
+{
+    /// <summary>Connects a member's data-plane link for the current generation.</summary>
+    public void OpenStream(WorkerSlot caller, long generation, string fingerprint, IGradientLink link)
+    {
+        lock (_gate)
+        {
+            if (fingerprint != Fingerprint)
+            {
+                _log.LogWarning("Refused {Worker}: model fingerprint {Theirs} differs from the run's {Ours}", caller, Membership.Shorten(fingerprint), Fingerprint);
+                throw new Refusal(RefusalKind.Incompatible,
+                    $"Model fingerprint {Membership.Shorten(fingerprint)} does not match the run's {Fingerprint}: the worker built a different model. Run the same release everywhere.").ToException();
+            }
+            RequireMember(caller, generation);
+            caller.Link?.Close(membershipChanged: false);
+            caller.Link = link;
+            _reduction.Attach(caller.Rank, link);
+        }
+    }
+
+    /// <summary>The member sent its whole assignment: its link ends once the last reply is out.</summary>
+    public void CloseStream(WorkerSlot caller, IGradientLink link)
+    {
+        lock (_gate)
+        {
+            if (caller.Link == link)
+            {
+                caller.Link = null;
+            }
+        }
+        link.Close(membershipChanged: false);
+    }
+
+    /// <summary>The member's data-plane link failed under it: the worker is dropped.</summary>
+    public void StreamBroke(WorkerSlot caller, string why)
+    {
+        lock (_gate)
+        {
+            Drop(caller, $"its all-reduce stream broke ({why})");
+        }
+    }
+
+    /// <summary>
+    /// Takes one gradient bucket (little-endian float32 bytes). Refuses a bucket of another generation
+    /// (<see cref="RefusalKind.Stale"/>) and, dropping the sender, one of the wrong step, index, order or
+    /// length, or with NaN/Inf values (<see cref="RefusalKind.InvalidData"/>).
+    /// </summary>
+    public void AcceptBucket(WorkerSlot caller, long generation, int step, int bucket, ReadOnlySpan<byte> data, float loss)
+    {
+        lock (_gate)
+        {
+            if (caller.Link is null)
+            {
+                throw new Refusal(RefusalKind.Stale, $"{caller} has no open all-reduce stream in generation {_membership.Generation}; ask for a new assignment.").ToException();
+            }
+            RequireMember(caller, generation);
+            var (effect, problem) = _reduction.Accept(caller.Rank, step, bucket, data, loss);
+            if (problem is not null)
+            {
+                var message = $"{caller} sent {problem}.";
+                _log.LogWarning("Refused a gradient: {Message}", message);
+                Drop(caller, message);
+                throw new Refusal(RefusalKind.InvalidData, message).ToException();
+            }
+            switch (effect)
+            {
+                case BucketEffect.NonFiniteLosses:
+                    DropNonFinite();
+                    break;
+                case BucketEffect.StepReduced:
+                    var (reducedGeneration, reducedStep) = (generation, step);
+                    Post(() => FinishStep(reducedGeneration, reducedStep));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Members whose loss is NaN or infinite are dropped, each named in the log; the others redo the step.
+    /// Only when every member's loss is non-finite has the run itself diverged.
+    /// </summary>
+    private void DropNonFinite()
+    {
+        var members = _membership.Members.ToList();
+        var bad = _reduction.NonFiniteRanks.Select(rank => members[rank]).ToList();
+        var step = _position.Step;
+        if (bad.Count == members.Count)
+        {
+            var reason = $"diverged: the loss was not finite on every worker at step {step} (learning_rate {Config.LearningRate:G3})";
+            _log.LogWarning("Stopping: {Reason}", reason);
+            EndRun(interrupted: false, checkpoint: false, stoppedEarly: reason);
+            return;
+        }
+        foreach (var member in bad)
+        {
+            Drop(member, $"its loss at step {step} is not finite (NaN or infinity), unlike the others'");
+        }
+    }
+
+    /// <summary>On the run's loop: the step's gradient is complete; apply it and close the step for every member.</summary>
+    private void FinishStep(long generation, int step)
+    {
+        lock (_gate)
+        {
+            if (_phase != RunPhase.Training || generation != _membership.Generation || step != _position.Step)
+            {
+                return;   // a member was lost after the last bucket: the survivors redo the step
+            }
+            var clipScale = Optimizer.ClipScale(Replica.Gradients, Config.GradClip);
+            var learningRate = _learningRate.At(step);
+            Replica.Apply(clipScale, learningRate);
+            var loss = _reduction.Loss;
+            var closed = new StepClosed(step, learningRate, clipScale, loss);
+            foreach (var link in _reduction.Links)
+            {
+                link.SendStepClosed(closed);
+            }
+            var now = Environment.TickCount64;
+            _watch.End(now);
+            (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);
+            _tokens += (long)Config.BatchSize * Config.MaxSequenceLength;
+            _position = Schedule.Advance(_position);
+            if (Schedule.EvaluatesAfter(_position.Step))
+            {
+                StartValidation(now);
+            }
+            else if (_position.StepInEpoch == 0)
+            {
+                Admit(now);   // an epoch's end: the next epoch's order is cut into new shards
+            }
+            else
+            {
+                _reduction.Begin(_position.Step, _layout, newGeneration: false);
+                _watch.Begin(WaitKind.Step, now);
+            }
+        }
+    }
+}
