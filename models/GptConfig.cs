@@ -2,8 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace Distributed.Models;
 
-/// <summary>Activation of the feed-forward layer.</summary>
-public enum Activation { Gelu, Relu, Tanh }
+/// <summary>Activation of the feed-forward layer; relu2 is ReLU squared (modded-nanogpt).</summary>
+public enum Activation { Gelu, Relu, Tanh, Relu2 }
 
 /// <summary>Which update rule the optimizer applies.</summary>
 public enum OptimizerKind { AdamW, Sgd }

@@ -112,8 +112,8 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("activation=swish", "--set activation=swish: activation = \"swish\" is not valid; expected one of gelu, relu, tanh")]
-    [InlineData("activation=GELU", "--set activation=GELU: activation = \"GELU\" is not valid; expected one of gelu, relu, tanh")]
+    [InlineData("activation=swish", "--set activation=swish: activation = \"swish\" is not valid; expected one of gelu, relu, tanh, relu2")]
+    [InlineData("activation=GELU", "--set activation=GELU: activation = \"GELU\" is not valid; expected one of gelu, relu, tanh, relu2")]
     [InlineData("optimizer=adam", "--set optimizer=adam: optimizer = \"adam\" is not valid; expected one of adamw, sgd")]
     [InlineData("num_layers=four", "--set num_layers=four: num_layers = \"four\" is not valid; expected a whole number, e.g. 12")]
     [InlineData("num_layers=2.5", "--set num_layers=2.5: num_layers = 2.5 is not valid; expected a whole number, e.g. 12")]
@@ -128,8 +128,8 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{ "activation": "swish" }""", "activation = \"swish\" is not valid; expected one of gelu, relu, tanh")]
-    [InlineData("""{ "activation": 1 }""", "activation = 1 is not valid; expected one of gelu, relu, tanh")]
+    [InlineData("""{ "activation": "swish" }""", "activation = \"swish\" is not valid; expected one of gelu, relu, tanh, relu2")]
+    [InlineData("""{ "activation": 1 }""", "activation = 1 is not valid; expected one of gelu, relu, tanh, relu2")]
     [InlineData("""{ "batch_size": "12" }""", "batch_size = \"12\" is not valid; expected a whole number, e.g. 12")]
     [InlineData("""{ "tokenizer": null }""", "tokenizer is null; give it a string")]
     public void BadFileValueNamesTheFileFieldValueAndWhatIsAllowed(string json, string expected)
