@@ -18,6 +18,35 @@ public sealed class ParameterCountTests
         Assert.Equal(expected, HuggingFaceTensorShapes(config).Sum(shape => shape.Aggregate(1L, (p, d) => p * d)));
     }
 
+    public static TheoryData<string> EveryPreset => [.. GptPresets.Names];
+
+    [Theory]
+    [MemberData(nameof(EveryPreset))]
+    public void BreakdownSumsToTheTotalForEveryPreset(string preset) => AssertSumsToTotal(GptPresets.Get(preset));
+
+    [Theory]
+    [InlineData("norm=rmsnorm", "bias=false")]
+    [InlineData("mlp=swiglu", "position=rope", "tie_embeddings=false")]
+    [InlineData("mlp=swiglu", "feed_forward_size=300", "qk_norm=true", "bias=true")]
+    [InlineData("position=rope", "activation=relu2", "qk_norm=true", "tie_embeddings=false", "bias=false")]
+    public void BreakdownSumsToTheTotalForAnyArchitecture(params string[] overrides) =>
+        AssertSumsToTotal(ConfigLoader.Load(new GptConfig { VocabSize = 65 }, null, overrides));
+
+    private static void AssertSumsToTotal(GptConfig config)
+    {
+        var c = ParameterCount.Of(config);
+        var parts = new[]
+        {
+            c.TokenEmbedding, c.PositionEmbedding, c.AttentionWeights, c.AttentionBiases, c.FeedForwardWeights,
+            c.FeedForwardBiases, c.NormWeights, c.NormBiases, c.OutputHead,
+        };
+        Assert.Equal(c.Total, parts.Sum());
+        Assert.Equal(c.Total, c.Weights + c.Biases);
+        Assert.Equal(new Distributed.Models.Gpt.ParameterLayout(config).TotalLength, c.Total);
+        Assert.Equal(config.Bias ? c.Biases : 0, c.Biases);
+        Assert.Equal(config.TieEmbeddings ? 0 : c.TokenEmbedding, c.OutputHead);
+    }
+
     [Fact]
     public void Gpt2BreakdownByKind()
     {
@@ -31,7 +60,9 @@ public sealed class ParameterCountTests
                 AttentionBiases: 12L * 4 * 768,
                 FeedForwardWeights: 12L * 8 * 768 * 768,
                 FeedForwardBiases: 12L * 5 * 768,
-                LayerNorms: 12L * 4 * 768 + 2 * 768),
+                NormWeights: 12L * 2 * 768 + 768,
+                NormBiases: 12L * 2 * 768 + 768,
+                OutputHead: 0),
             counts);
     }
 
@@ -62,4 +93,5 @@ public sealed class ParameterCountTests
         }
         yield return [c]; yield return [c];             // ln_f
     }
+
 }
