@@ -216,11 +216,7 @@ public sealed class ConfigLoaderTests : IDisposable
     [Fact]
     public void ArchitectureFieldsRoundTripThroughToJsonAndLoad()
     {
-        var original = new GptConfig
-        {
-            Norm = NormKind.RmsNorm, Mlp = MlpKind.SwiGlu, Position = PositionKind.Rope, Bias = false, TieEmbeddings = false,
-            QkNorm = true, FeedForwardSize = 3000, RopeTheta = 1e4 + 0.5,
-        };
+        var original = GptPresets.Get("llama-7b") with { QkNorm = true, FeedForwardSize = 3000, RopeTheta = 1e4 + 0.5 };
 
         var json = ConfigLoader.ToJson(original);
 
