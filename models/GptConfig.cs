@@ -66,6 +66,8 @@ public sealed record GptConfig
     [JsonPropertyName("num_epochs")] public int NumEpochs { get; init; } = 1;
     /// <summary>Stop after this many optimizer steps even mid-epoch; 0 means "run num_epochs".</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
+    /// <summary>Also stop at the first evaluation after this many training seconds; 0 means no time limit.</summary>
+    [JsonPropertyName("max_seconds")] public double MaxSeconds { get; init; }
     /// <summary>Evaluate on the validation split every this many steps (and at the end).</summary>
     [JsonPropertyName("eval_interval")] public int EvalInterval { get; init; } = 250;
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1337;

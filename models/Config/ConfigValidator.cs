@@ -62,6 +62,7 @@ public static class ConfigValidator
         Check(c.BatchSize >= 1, $"batch_size {c.BatchSize} must be at least 1");
         Check(c.NumEpochs >= 1, $"num_epochs {c.NumEpochs} must be at least 1");
         Check(c.MaxSteps >= 0, $"max_steps {c.MaxSteps} must be >= 0 (0 means run num_epochs)");
+        Check(IsFiniteAtLeastZero(c.MaxSeconds), $"max_seconds {c.MaxSeconds} must be a finite number >= 0 (0 means no time limit), e.g. 120");
         Check(c.EvalInterval >= 1, $"eval_interval {c.EvalInterval} must be at least 1");
         return problems;
     }

@@ -122,6 +122,10 @@ public sealed class Trainer : IDisposable
                 SaveState(step, epoch, position, seconds, tokens);
                 checkpoint();
                 observer.OnEvaluation(new EvaluationReport(step, epoch, lastTrainLoss, lastValLoss, learningRate, rate));
+                if (TimeBudget.IsSpent(Config, seconds))
+                {
+                    break;
+                }
             }
         }
         SaveState(step, epoch, position, seconds, tokens);

@@ -206,17 +206,17 @@ public sealed class ConfigLoaderTests : IDisposable
     public void ArchitectureOverridesParseTheirTypes()
     {
         var config = ConfigLoader.Load(null,
-            ["norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false", "qk_norm=true", "rope_theta=5e5"]);
+            ["norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false", "qk_norm=true", "rope_theta=5e5", "max_seconds=90"]);
 
         Assert.Equal((NormKind.RmsNorm, MlpKind.SwiGlu, PositionKind.Rope), (config.Norm, config.Mlp, config.Position));
         Assert.Equal((false, false, true), (config.Bias, config.TieEmbeddings, config.QkNorm));
-        Assert.Equal(5e5, config.RopeTheta);
+        Assert.Equal((5e5, 90.0), (config.RopeTheta, config.MaxSeconds));
     }
 
     [Fact]
     public void ArchitectureFieldsRoundTripThroughToJsonAndLoad()
     {
-        var original = GptPresets.Get("llama-7b") with { QkNorm = true, FeedForwardSize = 3000, RopeTheta = 1e4 + 0.5 };
+        var original = GptPresets.Get("llama-7b") with { QkNorm = true, FeedForwardSize = 3000, RopeTheta = 1e4 + 0.5, MaxSeconds = 12.25 };
 
         var json = ConfigLoader.ToJson(original);
 

@@ -52,6 +52,9 @@ public sealed class ConfigValidatorTests
         { Valid with { RopeTheta = double.NaN }, "rope_theta NaN must be a finite number > 1, e.g. 10000 (LLaMA)" },
         { Valid with { Position = PositionKind.Rope, EmbeddingSize = 12 },
             "position rope turns pairs of head dimensions, so it needs an even head size, not embedding_size 12 / num_heads 4 = 3" },
+        { Valid with { MaxSeconds = -1 }, "max_seconds -1 must be a finite number >= 0 (0 means no time limit), e.g. 120" },
+        { Valid with { MaxSeconds = double.PositiveInfinity },
+            "max_seconds Infinity must be a finite number >= 0 (0 means no time limit), e.g. 120" },
     };
 
     [Theory]
@@ -79,7 +82,7 @@ public sealed class ConfigValidatorTests
         ConfigValidator.Validate(Valid with
         {
             Norm = NormKind.RmsNorm, Mlp = MlpKind.SwiGlu, Position = PositionKind.Rope, Bias = false, TieEmbeddings = false,
-            QkNorm = true, FeedForwardSize = 1, RopeTheta = 1.0001,
+            QkNorm = true, FeedForwardSize = 1, RopeTheta = 1.0001, MaxSeconds = 0.5,
         });
         // Odd head sizes are fine with learned positions; RoPE only needs them even.
         ConfigValidator.Validate(Valid with { EmbeddingSize = 12 });

@@ -33,5 +33,5 @@ public sealed class ModelFingerprintTests
     [Fact]
     public void Training_settings_leave_the_fingerprint_alone() =>
         Assert.Equal(ModelFingerprint.Of(Base),
-            ModelFingerprint.Of(Base with { LearningRate = 0.01, MaxSteps = 5, Dropout = 0.2, Seed = 1 }));
+            ModelFingerprint.Of(Base with { LearningRate = 0.01, MaxSeconds = 60, MaxSteps = 5, Dropout = 0.2, Seed = 1 }));
 }

@@ -64,6 +64,18 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_time_budget_stops_the_run_at_the_first_evaluation_after_it()
+    {
+        var options = Options("timed", "max_seconds=1e-6");
+
+        var summary = TrainingJob.Run(options, new RecordingObserver(), _ => { });
+
+        Assert.Equal(TestCorpus.TinyConfig.EvalInterval, summary.Steps);
+        Assert.False(summary.Interrupted);
+        Assert.Equal([TestCorpus.TinyConfig.EvalInterval], MetricsLog.Read(options.OutputDirectory).Select(m => m.Step));
+    }
+
+    [Fact]
     public void A_resumed_run_repeats_the_uninterrupted_run_exactly()
     {
         // Dropout on, so the resumed run must also restore the dropout-mask generator.
