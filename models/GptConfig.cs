@@ -2,8 +2,17 @@ using System.Text.Json.Serialization;
 
 namespace Distributed.Models;
 
-/// <summary>Activation of the feed-forward layer.</summary>
-public enum Activation { Gelu, Relu, Tanh }
+/// <summary>Activation of the GPT-2 feed-forward layer; relu2 is ReLU squared (modded-nanogpt).</summary>
+public enum Activation { Gelu, Relu, Tanh, Relu2 }
+
+/// <summary>The normalisation before each block and at the end: GPT-2's LayerNorm or LLaMA's RMSNorm.</summary>
+public enum NormKind { LayerNorm, RmsNorm }
+
+/// <summary>The feed-forward layer: GPT-2's act(x W_fc) W_proj or LLaMA's (silu(x W_gate) * x W_up) W_down.</summary>
+public enum MlpKind { Gpt2, SwiGlu }
+
+/// <summary>How tokens know their position: GPT-2's learned table or LLaMA's rotary embedding of queries and keys.</summary>
+public enum PositionKind { Learned, Rope }
 
 /// <summary>Which update rule the optimizer applies.</summary>
 public enum OptimizerKind { AdamW, Sgd }
@@ -22,7 +31,22 @@ public sealed record GptConfig
     /// <summary>0 means "whatever the tokenizer yields" (character level); BPE trains to this size.</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
     [JsonPropertyName("dropout")] public double Dropout { get; init; }
-    [JsonPropertyName("activation")] public Activation Activation { get; init; } = Activation.Gelu;
+    [JsonPropertyName("activation")] public Activation Activation { get; init; } = Activation.Gelu; // mlp gpt2 only
+
+    // --- architecture: the defaults are GPT-2; LLaMA is rmsnorm, swiglu, rope, no biases, untied ---
+    [JsonPropertyName("norm")] public NormKind Norm { get; init; } = NormKind.LayerNorm;
+    [JsonPropertyName("mlp")] public MlpKind Mlp { get; init; } = MlpKind.Gpt2;
+    /// <summary>Feed-forward hidden width; 0 means the family's rule (<see cref="FeedForwardWidth"/>).</summary>
+    [JsonPropertyName("feed_forward_size")] public int FeedForwardSize { get; init; }
+    [JsonPropertyName("position")] public PositionKind Position { get; init; } = PositionKind.Learned;
+    /// <summary>RoPE's base: pair i of a head turns by position * theta^(-2i/head_size). LLaMA's 10000.</summary>
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000;
+    /// <summary>Biases in every linear layer and LayerNorm (GPT-2); LLaMA has none.</summary>
+    [JsonPropertyName("bias")] public bool Bias { get; init; } = true;
+    /// <summary>The output head reuses the token embedding (GPT-2); false gives it its own lm_head (LLaMA).</summary>
+    [JsonPropertyName("tie_embeddings")] public bool TieEmbeddings { get; init; } = true;
+    /// <summary>RMSNorm each head's queries and keys before the scores (as Qwen3, OLMo 2, modded-nanogpt).</summary>
+    [JsonPropertyName("qk_norm")] public bool QkNorm { get; init; }
 
     // --- tokenizer ---
     /// <summary>"char" (one token per character) or "bpe" (byte-level BPE trained to vocab_size).</summary>
@@ -42,11 +66,24 @@ public sealed record GptConfig
     [JsonPropertyName("num_epochs")] public int NumEpochs { get; init; } = 1;
     /// <summary>Stop after this many optimizer steps even mid-epoch; 0 means "run num_epochs".</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
+    /// <summary>Also stop at the first evaluation after this many training seconds; 0 means no time limit.</summary>
+    [JsonPropertyName("max_seconds")] public double MaxSeconds { get; init; }
     /// <summary>Evaluate on the validation split every this many steps (and at the end).</summary>
     [JsonPropertyName("eval_interval")] public int EvalInterval { get; init; } = 250;
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1337;
 
-    /// <summary>Width of the feed-forward hidden layer, 4C as in GPT-2.</summary>
-    [JsonIgnore] public int FeedForwardSize => 4 * EmbeddingSize;
+    /// <summary>
+    /// Width F of the feed-forward hidden layer: feed_forward_size when set, else 4C for GPT-2 and
+    /// LLaMA's rule for SwiGLU: two thirds of 4C (three matrices instead of two, the same parameters),
+    /// rounded up to a multiple of 256 (C = 4096 gives 11008).
+    /// </summary>
+    [JsonIgnore] public int FeedForwardWidth => FeedForwardSize > 0 ? FeedForwardSize : Mlp switch
+    {
+        MlpKind.SwiGlu => LlamaMultipleOf * ((2 * 4 * EmbeddingSize / 3 + LlamaMultipleOf - 1) / LlamaMultipleOf),
+        _ => 4 * EmbeddingSize,
+    };
+
+    private const int LlamaMultipleOf = 256;
+
     [JsonIgnore] public int HeadSize => EmbeddingSize / NumHeads;
 }

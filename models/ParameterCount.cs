@@ -1,8 +1,11 @@
+using Distributed.Models.Gpt;
+
 namespace Distributed.Models;
 
 /// <summary>
-/// How many trainable numbers a GPT-2-layout model has, by kind. The output projection shares the
-/// token embedding (weight tying), so it adds nothing.
+/// How many trainable numbers a GPT has, by part and kind: weights (matrices, embeddings and norm
+/// gains) and biases (of linear layers and LayerNorms). A tied output head shares the token
+/// embedding, so it adds nothing.
 /// </summary>
 public sealed record ParameterBreakdown(
     long TokenEmbedding,
@@ -11,11 +14,15 @@ public sealed record ParameterBreakdown(
     long AttentionBiases,
     long FeedForwardWeights,
     long FeedForwardBiases,
-    long LayerNorms)
+    long NormWeights,
+    long NormBiases,
+    long OutputHead)
 {
-    public long Total =>
-        TokenEmbedding + PositionEmbedding + AttentionWeights + AttentionBiases
-        + FeedForwardWeights + FeedForwardBiases + LayerNorms;
+    public long Weights => TokenEmbedding + PositionEmbedding + AttentionWeights + FeedForwardWeights + NormWeights + OutputHead;
+
+    public long Biases => AttentionBiases + FeedForwardBiases + NormBiases;
+
+    public long Total => Weights + Biases;
 }
 
 public static class ParameterCount
@@ -28,18 +35,23 @@ public static class ParameterCount
                 "vocab_size is 0 (auto), so the embedding size is unknown until the tokenizer is built; "
                 + "call ParameterCount.Of(config, tokenizerVocabSize) instead", nameof(config));
 
-    /// <summary>Counts for <paramref name="config"/> with the tokenizer's actual vocabulary size.</summary>
+    /// <summary>
+    /// Counts for <paramref name="config"/> with the tokenizer's actual vocabulary size, summed over
+    /// the parameter table the model trains (nothing is allocated, so a 175B model counts too).
+    /// </summary>
     public static ParameterBreakdown Of(GptConfig config, int vocabSize)
     {
-        long v = vocabSize, t = config.MaxSequenceLength, c = config.EmbeddingSize, l = config.NumLayers;
-        long hidden = config.FeedForwardSize;
+        var views = new ParameterLayout(config with { VocabSize = vocabSize }).Views;
+        long Sum(ParameterPart part, bool biases) => views.Where(v => v.Part == part && v.IsBias == biases).Sum(v => v.Length);
         return new ParameterBreakdown(
-            TokenEmbedding: v * c,                            // wte [V,C], also the lm_head
-            PositionEmbedding: t * c,                         // wpe [T,C]
-            AttentionWeights: l * (c * 3 * c + c * c),        // c_attn [C,3C] + c_proj [C,C]
-            AttentionBiases: l * (3 * c + c),
-            FeedForwardWeights: l * (c * hidden + hidden * c), // c_fc [C,4C] + c_proj [4C,C]
-            FeedForwardBiases: l * (hidden + c),
-            LayerNorms: l * 2 * (c + c) + (c + c));           // ln_1, ln_2 per layer and ln_f: weight + bias each
+            TokenEmbedding: Sum(ParameterPart.TokenEmbedding, biases: false),
+            PositionEmbedding: Sum(ParameterPart.PositionEmbedding, biases: false),
+            AttentionWeights: Sum(ParameterPart.Attention, biases: false),
+            AttentionBiases: Sum(ParameterPart.Attention, biases: true),
+            FeedForwardWeights: Sum(ParameterPart.FeedForward, biases: false),
+            FeedForwardBiases: Sum(ParameterPart.FeedForward, biases: true),
+            NormWeights: Sum(ParameterPart.Norm, biases: false),
+            NormBiases: Sum(ParameterPart.Norm, biases: true),
+            OutputHead: Sum(ParameterPart.OutputHead, biases: false));
     }
 }

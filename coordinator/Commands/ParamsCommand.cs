@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Distributed.Coordinator.Commands;
 
-/// <summary>`params`: the parameter count of a preset or a config, by part.</summary>
+/// <summary>`params`: the parameter count of a preset or a config, by part and kind (weights, biases).</summary>
 public static class ParamsCommand
 {
     public static Command Create()
@@ -36,18 +36,25 @@ public static class ParamsCommand
                 Console.WriteLine(JsonSerializer.Serialize(count, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true }));
                 return 0;
             }
-            var table = new Table().AddColumn("part").AddColumn(new TableColumn("parameters").RightAligned());
-            table.AddRow("token embedding (tied output projection)", $"{count.TokenEmbedding:N0}");
-            table.AddRow("position embedding", $"{count.PositionEmbedding:N0}");
-            table.AddRow("attention weights", $"{count.AttentionWeights:N0}");
-            table.AddRow("attention biases", $"{count.AttentionBiases:N0}");
-            table.AddRow("feed-forward weights", $"{count.FeedForwardWeights:N0}");
-            table.AddRow("feed-forward biases", $"{count.FeedForwardBiases:N0}");
-            table.AddRow("layer norms", $"{count.LayerNorms:N0}");
-            table.AddRow("[bold]total[/]", $"[bold]{count.Total:N0}[/]");
+            AnsiConsole.WriteLine(Describe(gpt));
+            var table = new Table().AddColumn("part").AddColumns(new[] { "weights", "biases", "total" }.Select(c => new TableColumn(c).RightAligned()).ToArray());
+            void Row(string part, long weights, long biases = 0) => table.AddRow(part, $"{weights:N0}", $"{biases:N0}", $"{weights + biases:N0}");
+            Row("token embedding", count.TokenEmbedding);
+            Row("position embedding", count.PositionEmbedding);
+            Row("attention", count.AttentionWeights, count.AttentionBiases);
+            Row("feed-forward", count.FeedForwardWeights, count.FeedForwardBiases);
+            Row("norms", count.NormWeights, count.NormBiases);
+            Row(gpt.TieEmbeddings ? "output head (tied)" : "output head", count.OutputHead);
+            table.AddRow("[bold]total[/]", $"[bold]{count.Weights:N0}[/]", $"[bold]{count.Biases:N0}[/]", $"[bold]{count.Total:N0}[/]");
             AnsiConsole.Write(table);
             return 0;
         }));
         return command;
     }
+
+    /// <summary>"32 layers, 32 heads, width 4096, feed-forward 11008 (swiglu), ...": what was counted.</summary>
+    private static string Describe(GptConfig c) =>
+        $"{c.NumLayers} layers, {c.NumHeads} heads, width {c.EmbeddingSize}, feed-forward {c.FeedForwardWidth} ({LowercaseEnumNames.Of(c.Mlp)}), "
+        + $"context {c.MaxSequenceLength}, vocab {c.VocabSize}; {LowercaseEnumNames.Of(c.Norm)}, {LowercaseEnumNames.Of(c.Position)} positions, "
+        + $"{(c.Bias ? "biases" : "no biases")}, {(c.TieEmbeddings ? "tied" : "untied")} head{(c.QkNorm ? ", qk-norm" : "")}";
 }

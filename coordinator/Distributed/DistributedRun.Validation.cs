@@ -96,7 +96,7 @@ public sealed partial class DistributedRun
                 return;
             }
             _validation = null;
-            if (Schedule.IsDone(_position))
+            if (Schedule.IsDone(_position) || Schedule.TimeIsUp(_priorSeconds + _trainClock.Elapsed.TotalSeconds))
             {
                 EndRun(interrupted: false, checkpoint: false);
             }

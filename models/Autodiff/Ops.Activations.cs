@@ -9,6 +9,7 @@ public static partial class Ops
         Activation.Gelu => g.Gelu(x),
         Activation.Relu => g.Relu(x),
         Activation.Tanh => g.Tanh(x),
+        Activation.Relu2 => g.Relu2(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
     };
 
@@ -42,6 +43,28 @@ public static partial class Ops
         {
             var positive = g.Op("Greater", [x, g.Scalar(0.0)], ElementType.Bool, x.Shape);
             g.Tape.Accumulate(x, () => g.Op("Where", [positive, dy, g.Scalar(0.0)], dy.Type, x.Shape));
+        });
+        return y;
+    }
+
+    // ---- ReLU squared (modded-nanogpt's feed-forward): y = max(x, 0)^2;  dx = dy * 2 max(x, 0)
+    public static Value Relu2(this OnnxGraph g, Value x)
+    {
+        var relu = g.Op("Relu", [x], x.Type, x.Shape, requiresGrad: false);
+        var y = g.Op("Mul", [relu, relu], x.Type, x.Shape, requiresGrad: x.RequiresGrad);
+        g.Tape.Record(y, dy => g.Tape.Accumulate(x, () => g.Mul(dy, g.Scale(relu, 2.0))));
+        return y;
+    }
+
+    // ---- SiLU (swish), the gate of LLaMA's SwiGLU: y = x s, s = sigmoid(x);  dx = dy * s (1 + x (1 - s))
+    public static Value Silu(this OnnxGraph g, Value x)
+    {
+        var s = g.Op("Sigmoid", [x], x.Type, x.Shape, requiresGrad: false);
+        var y = g.Op("Mul", [x, s], x.Type, x.Shape, requiresGrad: x.RequiresGrad);
+        g.Tape.Record(y, dy =>
+        {
+            var slope = g.Mul(s, g.Add(g.Scalar(1.0), g.Mul(x, g.Sub(g.Scalar(1.0), s))));
+            g.Tape.Accumulate(x, () => g.Mul(dy, slope));
         });
         return y;
     }

@@ -50,6 +50,7 @@ internal static class ConfigJson
         _ when type == typeof(int) || type == typeof(long) => "a whole number, e.g. 12",
         _ when type == typeof(double) => "a number, e.g. 3e-4",
         _ when type == typeof(string) => "a string",
+        _ when type == typeof(bool) => "true or false",
         { IsEnum: true } => $"one of {LowercaseEnumNames.List(type)}",
         _ => type.Name,
     };
@@ -70,6 +71,9 @@ internal static class ConfigJson
         };
         options.Converters.Add(new LowercaseEnumConverter<Activation>());
         options.Converters.Add(new LowercaseEnumConverter<OptimizerKind>());
+        options.Converters.Add(new LowercaseEnumConverter<NormKind>());
+        options.Converters.Add(new LowercaseEnumConverter<MlpKind>());
+        options.Converters.Add(new LowercaseEnumConverter<PositionKind>());
         options.MakeReadOnly();
         return options;
     }

@@ -48,6 +48,7 @@ public static class ConfigValidator
         Check(c.MaxSequenceLength is >= 1 and <= MaxSequenceLength,
             $"max_sequence_length {c.MaxSequenceLength} is out of range: must be 1..{MaxSequenceLength}");
         CheckVocabulary(c, problems);
+        CheckArchitecture(c, problems);
         Check(c.Dropout is >= 0 and < 1, $"dropout {c.Dropout} is out of range: must be in [0, 1), e.g. 0.1");
         Check(c.LearningRate is > 0 and <= MaxLearningRate,
             $"learning_rate {c.LearningRate} is out of range: must be > 0 and <= {MaxLearningRate}, e.g. 3e-4");
@@ -61,8 +62,32 @@ public static class ConfigValidator
         Check(c.BatchSize >= 1, $"batch_size {c.BatchSize} must be at least 1");
         Check(c.NumEpochs >= 1, $"num_epochs {c.NumEpochs} must be at least 1");
         Check(c.MaxSteps >= 0, $"max_steps {c.MaxSteps} must be >= 0 (0 means run num_epochs)");
+        Check(IsFiniteAtLeastZero(c.MaxSeconds), $"max_seconds {c.MaxSeconds} must be a finite number >= 0 (0 means no time limit), e.g. 120");
         Check(c.EvalInterval >= 1, $"eval_interval {c.EvalInterval} must be at least 1");
         return problems;
+    }
+
+    private static void CheckArchitecture(GptConfig c, List<string> problems)
+    {
+        if (c.FeedForwardSize < 0)
+        {
+            problems.Add(Invariant(
+                $"feed_forward_size {c.FeedForwardSize} must be >= 0 (0: 4 x embedding_size for mlp gpt2, LLaMA's rule for mlp swiglu)"));
+        }
+        if (c.Mlp == MlpKind.SwiGlu && c.Activation != Activation.Gelu)
+        {
+            problems.Add($"activation {LowercaseEnumNames.Of(c.Activation)} does not apply to mlp swiglu, whose gate is SiLU: "
+                + "remove activation, or use mlp gpt2 with it");
+        }
+        if (!(double.IsFinite(c.RopeTheta) && c.RopeTheta > 1))
+        {
+            problems.Add(Invariant($"rope_theta {c.RopeTheta} must be a finite number > 1, e.g. 10000 (LLaMA)"));
+        }
+        if (c.Position == PositionKind.Rope && c.NumHeads >= 1 && c.EmbeddingSize % c.NumHeads == 0 && c.HeadSize % 2 != 0)
+        {
+            problems.Add(Invariant(
+                $"position rope turns pairs of head dimensions, so it needs an even head size, not embedding_size {c.EmbeddingSize} / num_heads {c.NumHeads} = {c.HeadSize}"));
+        }
     }
 
     private static void CheckVocabulary(GptConfig c, List<string> problems)

@@ -30,7 +30,7 @@ internal sealed class LowercaseEnumConverter<TEnum> : JsonConverter<TEnum>
 }
 
 /// <summary>The spelling rule shared by the converter and by error messages that list allowed values.</summary>
-internal static class LowercaseEnumNames
+public static class LowercaseEnumNames
 {
     public static string Of<TEnum>(TEnum value) where TEnum : struct, Enum =>
         value.ToString().ToLowerInvariant();

@@ -17,6 +17,7 @@ public sealed class StepSchedule
         var epochs = config.NumEpochs * stepsPerEpoch;
         TotalSteps = config.MaxSteps > 0 ? Math.Min(config.MaxSteps, epochs) : epochs;
         EvalInterval = config.EvalInterval;
+        MaxSeconds = config.MaxSeconds;
     }
 
     public int StepsPerEpoch { get; }
@@ -26,6 +27,9 @@ public sealed class StepSchedule
 
     public int EvalInterval { get; }
 
+    /// <summary>max_seconds: a time budget in training seconds (0: none), so sweeps can compare trials at equal training time.</summary>
+    public double MaxSeconds { get; }
+
     /// <summary>
     /// Whether the run scores the validation split and checkpoints once <paramref name="completedSteps"/>
     /// steps are done: every eval_interval steps, and after the last step.
@@ -33,6 +37,13 @@ public sealed class StepSchedule
     public bool EvaluatesAfter(int completedSteps) => completedSteps % EvalInterval == 0 || completedSteps == TotalSteps;
 
     public bool IsDone(SchedulePosition position) => position.Step >= TotalSteps;
+
+    /// <summary>
+    /// Asked at each evaluation: whether the time budget is spent, so the run stops there (with its
+    /// checkpoint). Only training seconds count, not evaluation. The learning-rate schedule still spans
+    /// <see cref="TotalSteps"/>, so set max_steps near what the time allows for it to decay fully.
+    /// </summary>
+    public bool TimeIsUp(double trainingSeconds) => MaxSeconds > 0 && trainingSeconds >= MaxSeconds;
 
     /// <summary>
     /// Steps from <paramref name="position"/> to the next boundary: an evaluation, the end of the epoch

@@ -118,6 +118,10 @@ public sealed class Trainer : IDisposable
                 SaveState(position, seconds, tokens);
                 checkpoint();
                 observer.OnEvaluation(new EvaluationReport(position.Step, position.Epoch, lastTrainLoss, lastValLoss, learningRate, rate));
+                if (Schedule.TimeIsUp(seconds))
+                {
+                    break;
+                }
             }
         }
         SaveState(position, seconds, tokens);

@@ -95,7 +95,7 @@ public static class TrainingJob
         var config = ConfigLoader.Load(saved, null, options.Overrides);
         if (DataParallel.ModelFingerprint.Of(config) != DataParallel.ModelFingerprint.Of(saved) || config.Tokenizer != saved.Tokenizer)
         {
-            throw new ConfigException("--set cannot change the model (shape, heads, activation) or the tokenizer when resuming; start a new run instead.");
+            throw new ConfigException("--set cannot change the model (its shape or architecture) or the tokenizer when resuming; start a new run instead.");
         }
         return (config, tokenizer, contents);
     }

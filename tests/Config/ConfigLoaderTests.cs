@@ -112,14 +112,18 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("activation=swish", "--set activation=swish: activation = \"swish\" is not valid; expected one of gelu, relu, tanh")]
-    [InlineData("activation=GELU", "--set activation=GELU: activation = \"GELU\" is not valid; expected one of gelu, relu, tanh")]
+    [InlineData("activation=swish", "--set activation=swish: activation = \"swish\" is not valid; expected one of gelu, relu, tanh, relu2")]
+    [InlineData("activation=GELU", "--set activation=GELU: activation = \"GELU\" is not valid; expected one of gelu, relu, tanh, relu2")]
     [InlineData("optimizer=adam", "--set optimizer=adam: optimizer = \"adam\" is not valid; expected one of adamw, sgd")]
     [InlineData("num_layers=four", "--set num_layers=four: num_layers = \"four\" is not valid; expected a whole number, e.g. 12")]
     [InlineData("num_layers=2.5", "--set num_layers=2.5: num_layers = 2.5 is not valid; expected a whole number, e.g. 12")]
     [InlineData("learning_rate=fast", "--set learning_rate=fast: learning_rate = \"fast\" is not valid; expected a number, e.g. 3e-4")]
     [InlineData("learning_rate=", "--set learning_rate=: learning_rate = \"\" is not valid; expected a number, e.g. 3e-4")]
     [InlineData("learning_rate", "--set learning_rate: expected key=value, e.g. --set learning_rate=3e-4")]
+    [InlineData("bias=no", "--set bias=no: bias = \"no\" is not valid; expected true or false")]
+    [InlineData("norm=RMSNorm", "--set norm=RMSNorm: norm = \"RMSNorm\" is not valid; expected one of layernorm, rmsnorm")]
+    [InlineData("mlp=geglu", "--set mlp=geglu: mlp = \"geglu\" is not valid; expected one of gpt2, swiglu")]
+    [InlineData("position=alibi", "--set position=alibi: position = \"alibi\" is not valid; expected one of learned, rope")]
     public void BadOverrideNamesTheArgumentFieldValueAndWhatIsAllowed(string text, string expected)
     {
         var error = Fails(() => ConfigLoader.Load(null, [text]));
@@ -128,10 +132,11 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{ "activation": "swish" }""", "activation = \"swish\" is not valid; expected one of gelu, relu, tanh")]
-    [InlineData("""{ "activation": 1 }""", "activation = 1 is not valid; expected one of gelu, relu, tanh")]
+    [InlineData("""{ "activation": "swish" }""", "activation = \"swish\" is not valid; expected one of gelu, relu, tanh, relu2")]
+    [InlineData("""{ "activation": 1 }""", "activation = 1 is not valid; expected one of gelu, relu, tanh, relu2")]
     [InlineData("""{ "batch_size": "12" }""", "batch_size = \"12\" is not valid; expected a whole number, e.g. 12")]
     [InlineData("""{ "tokenizer": null }""", "tokenizer is null; give it a string")]
+    [InlineData("""{ "tie_embeddings": 0 }""", "tie_embeddings = 0 is not valid; expected true or false")]
     public void BadFileValueNamesTheFileFieldValueAndWhatIsAllowed(string json, string expected)
     {
         var path = WriteConfig(json);
@@ -195,6 +200,29 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Contains("\"optimizer\": \"sgd\"", json);
         Assert.DoesNotContain("FeedForwardSize", json);
         Assert.DoesNotContain("head_size", json);
+    }
+
+    [Fact]
+    public void ArchitectureOverridesParseTheirTypes()
+    {
+        var config = ConfigLoader.Load(null,
+            ["norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false", "qk_norm=true", "rope_theta=5e5", "max_seconds=90"]);
+
+        Assert.Equal((NormKind.RmsNorm, MlpKind.SwiGlu, PositionKind.Rope), (config.Norm, config.Mlp, config.Position));
+        Assert.Equal((false, false, true), (config.Bias, config.TieEmbeddings, config.QkNorm));
+        Assert.Equal((5e5, 90.0), (config.RopeTheta, config.MaxSeconds));
+    }
+
+    [Fact]
+    public void ArchitectureFieldsRoundTripThroughToJsonAndLoad()
+    {
+        var original = GptPresets.Get("llama-7b") with { QkNorm = true, FeedForwardSize = 3000, RopeTheta = 1e4 + 0.5, MaxSeconds = 12.25 };
+
+        var json = ConfigLoader.ToJson(original);
+
+        Assert.Contains("\"norm\": \"rmsnorm\"", json);
+        Assert.Contains("\"tie_embeddings\": false", json);
+        Assert.Equal(original, ConfigLoader.Load(WriteConfig(json), []));
     }
 
     [Fact]

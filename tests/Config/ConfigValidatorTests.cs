@@ -44,6 +44,17 @@ public sealed class ConfigValidatorTests
         { Valid with { MaxSteps = -1 }, "max_steps -1 must be >= 0 (0 means run num_epochs)" },
         { Valid with { EvalInterval = 0 }, "eval_interval 0 must be at least 1" },
         { Valid with { Tokenizer = "word" }, "tokenizer 'word' is not supported: must be one of char, bpe" },
+        { Valid with { FeedForwardSize = -1 },
+            "feed_forward_size -1 must be >= 0 (0: 4 x embedding_size for mlp gpt2, LLaMA's rule for mlp swiglu)" },
+        { Valid with { Mlp = MlpKind.SwiGlu, Activation = Activation.Relu2 },
+            "activation relu2 does not apply to mlp swiglu, whose gate is SiLU: remove activation, or use mlp gpt2 with it" },
+        { Valid with { RopeTheta = 1 }, "rope_theta 1 must be a finite number > 1, e.g. 10000 (LLaMA)" },
+        { Valid with { RopeTheta = double.NaN }, "rope_theta NaN must be a finite number > 1, e.g. 10000 (LLaMA)" },
+        { Valid with { Position = PositionKind.Rope, EmbeddingSize = 12 },
+            "position rope turns pairs of head dimensions, so it needs an even head size, not embedding_size 12 / num_heads 4 = 3" },
+        { Valid with { MaxSeconds = -1 }, "max_seconds -1 must be a finite number >= 0 (0 means no time limit), e.g. 120" },
+        { Valid with { MaxSeconds = double.PositiveInfinity },
+            "max_seconds Infinity must be a finite number >= 0 (0 means no time limit), e.g. 120" },
     };
 
     [Theory]
@@ -68,6 +79,13 @@ public sealed class ConfigValidatorTests
         });
         ConfigValidator.Validate(Valid with { Tokenizer = "bpe", VocabSize = 257 });
         ConfigValidator.Validate(Valid with { VocabSize = 1_000_000 });
+        ConfigValidator.Validate(Valid with
+        {
+            Norm = NormKind.RmsNorm, Mlp = MlpKind.SwiGlu, Position = PositionKind.Rope, Bias = false, TieEmbeddings = false,
+            QkNorm = true, FeedForwardSize = 1, RopeTheta = 1.0001, MaxSeconds = 0.5,
+        });
+        // Odd head sizes are fine with learned positions; RoPE only needs them even.
+        ConfigValidator.Validate(Valid with { EmbeddingSize = 12 });
     }
 
     [Fact]

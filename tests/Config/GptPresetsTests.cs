@@ -25,7 +25,7 @@ public sealed class GptPresetsTests
         var error = Assert.Throws<ConfigException>(() => GptPresets.Get("gpt2-lage"));
 
         Assert.Equal(
-            "unknown preset 'gpt2-lage': valid presets are gpt2, gpt2-medium, gpt2-large, gpt2-xl (did you mean 'gpt2-large'?)",
+            "unknown preset 'gpt2-lage': valid presets are gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt3-175b, llama-7b, llama-13b, llama-33b, llama-65b (did you mean 'gpt2-large'?)",
             error.Message);
     }
 
@@ -34,6 +34,6 @@ public sealed class GptPresetsTests
     {
         var error = Assert.Throws<ConfigException>(() => GptPresets.Get("llama"));
 
-        Assert.Equal("unknown preset 'llama': valid presets are gpt2, gpt2-medium, gpt2-large, gpt2-xl", error.Message);
+        Assert.Equal("unknown preset 'llama': valid presets are gpt2, gpt2-medium, gpt2-large, gpt2-xl, gpt3-175b, llama-7b, llama-13b, llama-33b, llama-65b", error.Message);
     }
 }

@@ -1,3 +1,4 @@
+using Distributed.Models.Config;
 using Distributed.Models.Gpt;
 using Distributed.Models.Graph;
 using Distributed.Models;
@@ -18,9 +19,21 @@ public class GptGradientTests
     [InlineData(Activation.Relu, 0.0)]
     [InlineData(Activation.Tanh, 0.0)]
     [InlineData(Activation.Gelu, 0.3)]   // masks are inputs, so dropout is differentiable too
-    public void Every_parameter_gradient_matches_finite_differences(Activation activation, double dropout)
+    public void Every_parameter_gradient_matches_finite_differences(Activation activation, double dropout) =>
+        AssertGradientsMatchFiniteDifferences(Small with { Activation = activation, Dropout = dropout });
+
+    [Theory]
+    [InlineData("norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false")]                 // LLaMA
+    [InlineData("norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false", "qk_norm=true", "dropout=0.3")]
+    [InlineData("mlp=swiglu", "feed_forward_size=12")]                                       // Llama names with biases, learned positions
+    [InlineData("position=rope", "activation=relu2", "qk_norm=true", "bias=false", "tie_embeddings=false", "rope_theta=100")] // modded-nanogpt-like
+    [InlineData("bias=false")]                                                              // LayerNorm without bias
+    public void Every_parameter_gradient_matches_finite_differences_in_other_architectures(params string[] overrides) =>
+        AssertGradientsMatchFiniteDifferences(ConfigLoader.Load(Small with { FeedForwardSize = 16 }, null, overrides));
+
+    private static void AssertGradientsMatchFiniteDifferences(GptConfig config)
     {
-        var config = Small with { Activation = activation, Dropout = dropout };
+        var dropout = config.Dropout;
         const int batch = 2;
         var graph = GptGraphs.Training(config, batch, ElementType.Double);
         var layout = new ParameterLayout(config);

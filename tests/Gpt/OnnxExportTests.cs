@@ -1,4 +1,5 @@
 using Distributed.Models.Gpt;
+using Distributed.Onnx;
 using Distributed.Models.Runtime;
 using Distributed.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -14,29 +15,48 @@ public class OnnxExportTests
     };
 
     [Fact]
-    public void Exported_logits_give_the_training_graphs_loss_and_respect_causality()
+    public void Exported_logits_give_the_training_graphs_loss_and_respect_causality() => AssertExportMatchesTraining(Config);
+
+    [Fact]
+    public void A_llama_style_export_matches_training_and_names_its_weights_as_hugging_face_llama()
     {
-        var layout = new ParameterLayout(Config);
+        var llama = Config with
+        {
+            Norm = NormKind.RmsNorm, Mlp = MlpKind.SwiGlu, Position = PositionKind.Rope, Bias = false, TieEmbeddings = false, QkNorm = true,
+        };
+        var model = AssertExportMatchesTraining(llama);
+
+        var weights = ModelProto.Parser.ParseFrom(model).Graph.Initializer.Select(t => t.Name).ToHashSet();
+        Assert.Superset(new ParameterLayout(llama).Views.Select(v => v.Name).ToHashSet(), weights);
+        Assert.Contains("model.layers.1.self_attn.q_proj.weight", weights);
+        Assert.Contains("lm_head.weight", weights);
+        Assert.DoesNotContain(weights, n => n.EndsWith(".bias"));
+    }
+
+    /// <summary>Returns the exported model's bytes.</summary>
+    private static byte[] AssertExportMatchesTraining(GptConfig config)
+    {
+        var layout = new ParameterLayout(config);
         var parameters = new FlatBuffer(layout);
         var gradients = new FlatBuffer(layout);
         var rng = new Rng(5);
-        parameters.InitializeGpt2(Config.NumLayers, rng);
+        parameters.InitializeGpt2(config.NumLayers, rng);
         for (var i = 0; i < parameters.Data.Length; i++)
         {
             parameters.Data[i] += (float)(0.1 * rng.NextGaussian());   // away from init, so every weight matters
         }
-        using var training = new GptTrainingSession(Config, parameters, gradients, threads: 1);
-        var tokens = Enumerable.Range(0, Config.BatchSize * (Config.MaxSequenceLength + 1)).Select(_ => (long)rng.NextInt(Config.VocabSize)).ToArray();
+        using var training = new GptTrainingSession(config, parameters, gradients, threads: 1);
+        var tokens = Enumerable.Range(0, config.BatchSize * (config.MaxSequenceLength + 1)).Select(_ => (long)rng.NextInt(config.VocabSize)).ToArray();
         tokens.AsSpan(0, training.Inputs.Length).CopyTo(training.Inputs);
-        tokens.AsSpan(Config.BatchSize, training.Targets.Length).CopyTo(training.Targets);
+        tokens.AsSpan(config.BatchSize, training.Targets.Length).CopyTo(training.Targets);
         var trainingLoss = training.ComputeGradients(rng);
 
         // A fresh session on the exported bytes: nothing shared with the training graph.
-        var model = GptGraphs.Inference(Config, parameters);
+        var model = GptGraphs.Inference(config, parameters);
         using var session = new InferenceSession(model);
-        var logits = Logits(session, training.Inputs, Config.BatchSize, Config.MaxSequenceLength);
+        var logits = Logits(session, training.Inputs, config.BatchSize, config.MaxSequenceLength);
 
-        var exportedLoss = MeanCrossEntropy(logits, training.Targets, Config.VocabSize);
+        var exportedLoss = MeanCrossEntropy(logits, training.Targets, config.VocabSize);
         Assert.Equal(trainingLoss, exportedLoss, 1e-5);
 
         // Any batch and any shorter sequence: the logits of a prefix equal those of the full sequence.
@@ -46,6 +66,7 @@ public class OnnxExportTests
         {
             Assert.Equal(logits[i], prefixLogits[i], 1e-5);
         }
+        return model;
     }
 
     private static float[] Logits(InferenceSession session, long[] ids, int batch, int length)

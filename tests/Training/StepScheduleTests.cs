@@ -49,4 +49,14 @@ public class StepScheduleTests
     [Fact]
     public void The_step_after_an_epochs_last_is_the_next_epochs_first()
         => Assert.Equal(new SchedulePosition(10, 1, 0), Schedule().Advance(new SchedulePosition(9, 0, 9)));
+
+    [Fact]
+    public void A_time_budget_is_spent_only_when_set_and_reached()
+    {
+        var budget = new StepSchedule(new GptConfig { MaxSeconds = 30 }, stepsPerEpoch: 10);
+
+        Assert.False(budget.TimeIsUp(29.9));
+        Assert.True(budget.TimeIsUp(30));
+        Assert.False(Schedule().TimeIsUp(1e9));
+    }
 }

@@ -49,6 +49,33 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_tiny_llama_style_gpt_learns_generated_text_and_saves_no_bias_tensors()
+    {
+        var options = Options("llama", "norm=rmsnorm", "mlp=swiglu", "position=rope", "bias=false", "tie_embeddings=false", "feed_forward_size=64");
+
+        var summary = TrainingJob.Run(options, new RecordingObserver(), _ => { });
+
+        var chance = Math.Log(TokenizerFiles.Load(options.OutputDirectory).VocabSize);
+        Assert.True(summary.ValLoss < 0.35 * chance, $"val loss {summary.ValLoss:F3} vs ln(vocab) {chance:F3}");
+        var names = CheckpointStore.Load(options.OutputDirectory).ModelTensors.Select(t => t.Name).ToList();
+        Assert.DoesNotContain(names, n => n.Contains("bias"));
+        Assert.Contains("model.layers.1.mlp.gate_proj.weight", names);
+        Assert.Contains("lm_head.weight", names);
+    }
+
+    [Fact]
+    public void A_time_budget_stops_the_run_at_the_first_evaluation_after_it()
+    {
+        var options = Options("timed", "max_seconds=1e-6");
+
+        var summary = TrainingJob.Run(options, new RecordingObserver(), _ => { });
+
+        Assert.Equal(TestCorpus.TinyConfig.EvalInterval, summary.Steps);
+        Assert.False(summary.Interrupted);
+        Assert.Equal([TestCorpus.TinyConfig.EvalInterval], MetricsLog.Read(options.OutputDirectory).Select(m => m.Step));
+    }
+
+    [Fact]
     public void A_resumed_run_repeats_the_uninterrupted_run_exactly()
     {
         // Dropout on, so the resumed run must also restore the dropout-mask generator.
