@@ -7,6 +7,8 @@ namespace Distributed.Tests.Cluster;
 /// <summary>
 /// SIGTERM (what Kubernetes and systemd send) stops a run as Ctrl+C does: the coordinator or trainer
 /// checkpoints where it stands and exits 0, and a worker leaves the run, which goes on with the others.
+/// The runs keep the default --timeout (10 s), so a worker that a busy machine starves of CPU for a few
+/// seconds is not dropped for silence before the signal under test is sent.
 /// </summary>
 public sealed class StopTests : IDisposable
 {
@@ -53,7 +55,7 @@ public sealed class StopTests : IDisposable
     {
         var port = ClusterProcess.FreePort();
         using var coordinator = ClusterProcess.Coordinator(_run.Token,
-            ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "5", .. _run.RunArguments("run", "num_epochs=4")]);
+            ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", .. _run.RunArguments("run", "num_epochs=4")]);
         await coordinator.WaitFor("Coordinator listening", Start);
         using var staying = ClusterProcess.Worker(_run.Token, port, 0, "w0");
         using var leaving = ClusterProcess.Worker(_run.Token, port, 0, "w1");
@@ -77,7 +79,7 @@ public sealed class StopTests : IDisposable
         var folder = _run.Folder("run");
         var port = ClusterProcess.FreePort();
         using (var coordinator = ClusterProcess.Coordinator(_run.Token,
-                   ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "1", "--timeout", "5", .. _run.RunArguments("run", "num_epochs=4")]))
+                   ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "1", .. _run.RunArguments("run", "num_epochs=4")]))
         using (var worker = ClusterProcess.Worker(_run.Token, port, 0, "w0"))
         {
             await coordinator.WaitFor(@"step\s+\d+\s+epoch\s+0\s", Finish);
@@ -93,7 +95,7 @@ public sealed class StopTests : IDisposable
 
         var resumedPort = ClusterProcess.FreePort();
         using var resumed = ClusterProcess.Coordinator(_run.Token,
-            ["serve", "--port", resumedPort.ToString(), "--bind", "127.0.0.1", "--workers", "1", "--timeout", "5", "--data", _run.DataPath, "--resume", folder]);
+            ["serve", "--port", resumedPort.ToString(), "--bind", "127.0.0.1", "--workers", "1", "--data", _run.DataPath, "--resume", folder]);
         await resumed.WaitFor("Coordinator listening", Start);
         using var newcomer = ClusterProcess.Worker(_run.Token, resumedPort, 0, "w-new");
 
