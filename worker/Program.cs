@@ -17,6 +17,8 @@ var root = new RootCommand("A data-parallel GPT training worker: joins a coordin
 };
 root.SetAction(async (result, cancel) =>
 {
+    // From the start: a stop at any moment, even while joining, ends with exit 0.
+    using var stop = StopSignal.Listen(cancel);
     var secret = result.GetValue(token) ?? Environment.GetEnvironmentVariable(RunToken.EnvironmentVariable);
     if (string.IsNullOrEmpty(secret))
     {
@@ -64,7 +66,7 @@ root.SetAction(async (result, cancel) =>
     log.LogInformation("Health service on {Addresses}", string.Join(", ", app.Urls));
     try
     {
-        return await app.Services.GetRequiredService<WorkerLoop>().RunAsync(cancel);
+        return await app.Services.GetRequiredService<WorkerLoop>().RunAsync(stop);
     }
     catch (CoordinatorLostException e)
     {
@@ -81,4 +83,6 @@ root.SetAction(async (result, cancel) =>
         await app.StopAsync(CancellationToken.None);
     }
 });
-return await root.Parse(args).InvokeAsync();
+// SIGTERM and Ctrl+C are handled by StopSignal (the worker leaves the run): System.CommandLine would otherwise
+// end the process with code 130 or 143 two seconds after the signal, before it has left.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -26,13 +26,23 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
     // Names the dropout-mask stream of a worker's assignment (differs from the trainer's own).
     private const ulong DropoutPurpose = 0x57_44_52_4F_50_4F_55_54; // "WDROPOUT"
 
-    public async Task<int> RunAsync(CancellationToken stop)
+    /// <summary>Works until the run is over (exit code 0), or until <paramref name="stop"/>: then leaves the run and returns 0.</summary>
+    public async Task<int> RunAsync(StopSignal stop)
     {
         using var link = new CoordinatorLink(options, health, log);
-        var join = await link.JoinAsync(new JoinRequest
+        JoinReply join;
+        try
         {
-            ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
-        }, stop);
+            join = await link.JoinAsync(new JoinRequest
+            {
+                ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
+            }, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+        {
+            log.LogInformation("Stopped ({Reason}) before joining a run", StopReason(stop));
+            return 0;
+        }
         link.WorkerSecret = join.WorkerSecret;
         log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
         var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
@@ -41,32 +51,26 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
         }
 
-        using var running = CancellationTokenSource.CreateLinkedTokenSource(stop, link.Lost);
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
         var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
         using var training = new WorkerTraining(config, options.Threads, join, link, log);
+        var work = AssignmentsAsync(link, join, training, running.Token);
         try
         {
-            while (true)
+            // A stop says goodbye before it cancels the work in flight, so the coordinator drops this worker at
+            // once, with the reason, and re-shards, instead of finding a broken stream or waiting for a timeout.
+            if (await Task.WhenAny(work, Task.Delay(Timeout.Infinite, stop.Token)) != work)
             {
-                try
-                {
-                    if (await NextAsync(link, join, training, running.Token) is { } exitCode)
-                    {
-                        return exitCode;
-                    }
-                }
-                catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
-                {
-                    log.LogInformation("Assignment ended early: {Detail}", e.Status.Detail);
-                }
-                catch (RpcException e) when (IsConnectionProblem(e) && !running.IsCancellationRequested)
-                {
-                    // The heartbeat decides when the coordinator counts as lost; until then, keep asking.
-                    health.NotServing($"coordinator unreachable: {e.Status.Detail}");
-                    log.LogWarning("Lost the connection to the coordinator ({Status}); retrying", e.StatusCode);
-                    await Task.Delay(500, running.Token);
-                }
+                health.NotServing($"stopping: {StopReason(stop)}");
+                await LeaveAsync(link, join.WorkerId, StopReason(stop));
+                await running.CancelAsync();
             }
+            return await work;
+        }
+        catch (Exception e) when (stop.Token.IsCancellationRequested && e is OperationCanceledException or RpcException)
+        {
+            log.LogInformation("Left the run ({Reason})", StopReason(stop));
+            return 0;
         }
         catch (Exception e) when (link.Lost.IsCancellationRequested && e is OperationCanceledException or RpcException)
         {
@@ -86,6 +90,34 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         }
     }
 
+    private static string StopReason(StopSignal stop) => stop.Received ?? "stopped";
+
+    /// <summary>Takes assignments until the run is over for this worker; returns its exit code.</summary>
+    private async Task<int> AssignmentsAsync(CoordinatorLink link, JoinReply join, WorkerTraining training, CancellationToken cancel)
+    {
+        while (true)
+        {
+            try
+            {
+                if (await NextAsync(link, join, training, cancel) is { } exitCode)
+                {
+                    return exitCode;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
+            {
+                log.LogInformation("Assignment ended early: {Detail}", e.Status.Detail);
+            }
+            catch (RpcException e) when (IsConnectionProblem(e) && !cancel.IsCancellationRequested)
+            {
+                // The heartbeat decides when the coordinator counts as lost; until then, keep asking.
+                health.NotServing($"coordinator unreachable: {e.Status.Detail}");
+                log.LogWarning("Lost the connection to the coordinator ({Status}); retrying", e.StatusCode);
+                await Task.Delay(500, cancel);
+            }
+        }
+    }
+
     /// <summary>Takes and carries out one assignment; returns an exit code when the run is over for this worker.</summary>
     private async Task<int?> NextAsync(CoordinatorLink link, JoinReply join, WorkerTraining training, CancellationToken cancel)
     {
@@ -96,15 +128,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             case Assignment.Types.Kind.Stop:
                 log.LogInformation("Stopping: {Reason}", assignment.Reason);
                 health.NotServing($"stopped: {assignment.Reason}");
-                try
-                {
-                    await link.Client.LeaveAsync(new LeaveRequest { WorkerId = join.WorkerId, Reason = "done" }, deadline: link.Deadline, cancellationToken: CancellationToken.None);
-                }
-                catch (RpcException e)
-                {
-                    // The run is over either way; a coordinator already shut down is not an error.
-                    log.LogInformation("Could not say goodbye ({Status}); the run is over", e.StatusCode);
-                }
+                await LeaveAsync(link, join.WorkerId, "done");
                 return 0;
             case Assignment.Types.Kind.Wait:
                 await Task.Delay(assignment.RetryAfterMs, cancel);
@@ -113,6 +137,19 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         health.Serving();
         await training.RunAsync(assignment, cancel);
         return null;
+    }
+
+    /// <summary>Tells the coordinator this worker is going; one already shut down is not an error, the worker goes either way.</summary>
+    private async Task LeaveAsync(CoordinatorLink link, string workerId, string reason)
+    {
+        try
+        {
+            await link.Client.LeaveAsync(new LeaveRequest { WorkerId = workerId, Reason = reason }, deadline: link.Deadline, cancellationToken: CancellationToken.None);
+        }
+        catch (RpcException e)
+        {
+            log.LogInformation("Could not say goodbye ({Status}); leaving anyway", e.StatusCode);
+        }
     }
 
     private static bool IsConnectionProblem(RpcException e)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Distributed.Coordinator.Benchmarks;
 using Distributed.Models.Config;
 using Distributed.Models;
+using Distributed.Protocol;
 using Spectre.Console;
 
 namespace Distributed.Coordinator.Commands;
@@ -20,6 +21,8 @@ public static class BenchmarkCommand
         };
         allReduce.SetAction(async (result, cancel) =>
         {
+            // Ctrl+C or SIGTERM cancels the measurement (the gRPC hosts it starts would otherwise swallow the signal).
+            using var stop = StopSignal.Listen(cancel);
             var config = GptPresets.Get(result.GetValue(preset)!);
             var (count, repeat) = (result.GetValue(workers), result.GetValue(rounds));
             var parameters = ParameterCount.Of(config).Total;
@@ -27,9 +30,9 @@ public static class BenchmarkCommand
             var echo = new List<Transfer>();
             for (var i = 0; i < repeat; i++)
             {
-                echo.AddRange(await AllReduceBenchmark.EchoAsync(parameters * 4, count, cancel));
+                echo.AddRange(await AllReduceBenchmark.EchoAsync(parameters * 4, count, stop.Token));
             }
-            var reduce = await AllReduceBenchmark.AllReduceAsync(config, count, repeat, cancel);
+            var reduce = await AllReduceBenchmark.AllReduceAsync(config, count, repeat, stop.Token);
             var table = new Table().AddColumns("path", "per client, per direction (median)", "all samples (GB/s)");
             table.AddRow("gRPC bidirectional echo", $"{Median(echo):F3} GB/s", string.Join(" ", echo.Select(t => t.GigabytesPerSecond.ToString("F3"))));
             table.AddRow("all-reduce through the coordinator", $"{Median(reduce):F3} GB/s", string.Join(" ", reduce.Select(t => t.GigabytesPerSecond.ToString("F3"))));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Distributed;
+using Distributed.Models;
 
 namespace Distributed.Coordinator.Commands;
 
@@ -22,12 +23,50 @@ public sealed class DistributedOptions
         command.Options.Add(StepTimeout);
     }
 
-    public DistributedRunOptions RunOptions(ParseResult result, int workers, string outputDirectory) => new()
+    /// <summary>The run's options, refused at once (before any config or data is read) when they could never train.</summary>
+    public DistributedRunOptions RunOptions(ParseResult result, int workers, string outputDirectory)
     {
-        Workers = workers,
-        MinWorkers = result.GetValue(MinWorkers),
-        Timeout = TimeSpan.FromSeconds(result.GetValue(Timeout)),
-        StepTimeout = TimeSpan.FromSeconds(result.GetValue(StepTimeout)),
-        OutputDirectory = outputDirectory,
-    };
+        var options = new DistributedRunOptions
+        {
+            Workers = workers,
+            MinWorkers = result.GetValue(MinWorkers),
+            Timeout = Seconds(result, Timeout),
+            StepTimeout = Seconds(result, StepTimeout),
+            OutputDirectory = outputDirectory,
+        };
+        if (options.Workers < 1)
+        {
+            throw new ArgumentException($"--workers {options.Workers}: a distributed run needs at least one worker; pass --workers N with N >= 1.");
+        }
+        if (options.MinWorkers < 1)
+        {
+            throw new ArgumentException($"--min-workers {options.MinWorkers} must be at least 1; pass --min-workers 1 (the default) or more.");
+        }
+        if (options.MinWorkers > options.Workers)
+        {
+            throw new ArgumentException(
+                $"--min-workers {options.MinWorkers} is above --workers {options.Workers}: the run would stop as soon as it started; lower --min-workers or raise --workers.");
+        }
+        return options;
+    }
+
+    /// <summary>Refuses a global batch the workers cannot share, from the resolved config, before the data is read.</summary>
+    public static void CheckBatch(GptConfig config, int workers)
+    {
+        if (config.BatchSize < workers)
+        {
+            throw new ArgumentException(
+                $"batch_size {config.BatchSize} is smaller than --workers {workers}: every worker needs at least one sequence per step; raise batch_size or use fewer workers.");
+        }
+    }
+
+    private static TimeSpan Seconds(ParseResult result, Option<double> option)
+    {
+        var seconds = result.GetValue(option);
+        if (!(seconds > 0) || double.IsInfinity(seconds))
+        {
+            throw new ArgumentException($"{option.Name} {seconds} must be a number of seconds above 0; e.g. {option.Name} {option.GetDefaultValue()}.");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
 }

@@ -14,24 +14,11 @@ public sealed class ProgressDisplay : ITrainingObserver
 
     private ProgressDisplay(ProgressTask task) => _task = task;
 
-    public static RunSummary Run(Func<ITrainingObserver, CancellationToken, RunSummary> train, CancellationToken cancel)
-    {
-        // Ctrl+C stops between two steps and writes a checkpoint instead of killing the run.
-        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            return AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(context => train(new ProgressDisplay(context.AddTask("starting", maxValue: 1)), interrupt.Token));
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-    }
+    public static RunSummary Run(Func<ITrainingObserver, RunSummary> train)
+        => AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context => train(new ProgressDisplay(context.AddTask("starting", maxValue: 1))));
 
     public void OnStep(StepReport report)
     {

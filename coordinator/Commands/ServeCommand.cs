@@ -30,16 +30,16 @@ public static class ServeCommand
                 throw new ArgumentException($"--bind {result.GetValue(bind)} is not an IP address (e.g. 0.0.0.0 or 127.0.0.1).");
             }
             var options = training.Read(result);
-            var summary = ProgressDisplay.Run((observer, cancelRun) => DistributedJob.Run(new DistributedJobOptions
-            {
-                Training = options,
-                Run = distributed.RunOptions(result, result.GetValue(workers), options.OutputDirectory),
-                Address = address,
-                Port = result.GetValue(distributed.Port),
-                Token = secret,
-            }, observer, TrainCommand.Log, cancelRun), cancel);
-            TrainCommand.Report(summary, options.OutputDirectory);
-            return 0;
+            var run = distributed.RunOptions(result, result.GetValue(workers), options.OutputDirectory);
+            return TrainingRun.Execute(options, config => DistributedOptions.CheckBatch(config, run.Workers),
+                (job, prepared, observer, stop) => DistributedJob.Run(prepared, new DistributedJobOptions
+                {
+                    Training = job,
+                    Run = run,
+                    Address = address,
+                    Port = result.GetValue(distributed.Port),
+                    Token = secret,
+                }, observer, TrainCommand.Log, stop), cancel);
         }));
         return command;
     }

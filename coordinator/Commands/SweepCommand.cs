@@ -2,6 +2,7 @@ using System.CommandLine;
 using Distributed.Coordinator.Reports;
 using Distributed.Coordinator.Search;
 using Distributed.Models.Experiments;
+using Distributed.Protocol;
 using Spectre.Console;
 
 namespace Distributed.Coordinator.Commands;
@@ -39,19 +40,9 @@ public static class SweepCommand
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
                 .SetMinimumLevel(LogLevel.Warning));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            // Ctrl+C stops the sweep between trials' steps; unfinished trials run again with --resume.
-            using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            IReadOnlyList<TrialResult> trials;
-            try
-            {
-                trials = new SweepJob(options, TrainCommand.Log, loggers).RunAsync(interrupt.Token).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            // Ctrl+C or SIGTERM stops the sweep between trials' steps; unfinished trials run again with --resume.
+            using var stop = StopSignal.Listen(cancel);
+            var trials = new SweepJob(options, TrainCommand.Log, loggers).RunAsync(stop.Token).GetAwaiter().GetResult();
             var spec = Models.Search.SweepLoader.Load(options.SweepPath);
             if (Console.IsOutputRedirected)
             {
@@ -59,7 +50,11 @@ public static class SweepCommand
                 AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
             }
             var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList());
-            AnsiConsole.MarkupLineInterpolated($"Sweep finished in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");
+            if (stop.Token.IsCancellationRequested)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[bold]Interrupted[/]{(stop.Received is { } signal ? $" ({signal})" : "")}: continue with sweep --resume --out {Path.GetFullPath(options.OutputDirectory)} (same --config and --data).");
+            }
+            AnsiConsole.MarkupLineInterpolated($"Sweep {(stop.Token.IsCancellationRequested ? "stopped" : "finished")} in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");
             return 0;
         }));
         return command;

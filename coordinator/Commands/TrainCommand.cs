@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Distributed.Coordinator.Distributed;
-using Distributed.Coordinator.Search;
 using Distributed.Models.Training;
 using Spectre.Console;
 
@@ -24,33 +23,26 @@ public static class TrainCommand
         {
             var options = training.Read(result);
             var count = result.GetValue(workers);
-            using var record = new TrainRecord(options);
-            RunSummary? summary = null;
-            try
+            if (count < 0)
             {
-                summary = ProgressDisplay.Run((display, cancelRun) => count > 0
-                    ? DistributedJob.Run(new DistributedJobOptions
-                    {
-                        Training = options,
-                        Run = distributed.RunOptions(result, count, options.OutputDirectory),
-                        LocalWorkers = count,
-                        Port = result.GetValue(distributed.Port),
-                    }, record.Observe(display), Log, cancelRun)
-                    : TrainingJob.Run(options, record.Observe(display), Log, cancelRun), cancel);
+                throw new ArgumentException($"--workers {count} is negative; pass 0 (the default) to train in this process, or N >= 1 for N worker processes.");
             }
-            finally
+            if (count == 0)
             {
-                record.Finish(summary, options.OutputDirectory);
+                return TrainingRun.Execute(options, _ => { }, (job, prepared, observer, stop) => TrainingJob.Run(prepared, job, observer, stop), cancel);
             }
-            Report(summary, options.OutputDirectory);
-            return 0;
+            var run = distributed.RunOptions(result, count, options.OutputDirectory);
+            return TrainingRun.Execute(options, config => DistributedOptions.CheckBatch(config, count),
+                (job, prepared, observer, stop) => DistributedJob.Run(prepared, new DistributedJobOptions
+                {
+                    Training = job,
+                    Run = run,
+                    LocalWorkers = count,
+                    Port = result.GetValue(distributed.Port),
+                }, observer, Log, stop), cancel);
         }));
         return command;
     }
 
     public static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
-
-    public static void Report(RunSummary summary, string outputDirectory)
-        => AnsiConsole.MarkupLineInterpolated(
-            $"[bold]{(summary.Interrupted ? "Interrupted" : "Done")}[/]: step {summary.Steps}, val loss [green]{summary.ValLoss:F4}[/], {summary.TokensPerSecond:N0} tokens/s, {summary.Seconds:F1} s training. Files in {Path.GetFullPath(outputDirectory)}");
 }

@@ -11,7 +11,7 @@ public sealed class TrainingOptions
 
     public Option<string> Data { get; } = new("--data") { Description = "UTF-8 text file, or 'tinyshakespeare' (downloaded once into the cache).", Required = true };
 
-    public Option<string> Output { get; } = new("--out") { Description = "Output folder: checkpoint, model.onnx, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "out" };
+    public Option<string?> Output { get; } = new("--out") { Description = "Output folder: checkpoint, model.onnx, metrics.jsonl, summary.json (default: the --resume folder, else 'out')." };
 
     public Option<string[]> Set { get; } = new("--set") { Description = "Override a config field: --set learning_rate=3e-4 (repeatable)." };
 
@@ -27,12 +27,14 @@ public sealed class TrainingOptions
         }
     }
 
+    /// <summary>The options as given; <see cref="TrainingJobOptions.Data"/> is still the --data argument (see <see cref="CorpusArgument"/>).</summary>
     public TrainingJobOptions Read(ParseResult result) => new()
     {
         ConfigPath = result.GetValue(Config),
         Overrides = result.GetValue(Set) ?? [],
-        Data = CorpusArgument.Resolve(result.GetValue(Data)!),
-        OutputDirectory = result.GetValue(Output)!,
+        Data = result.GetValue(Data)!,
+        // A resumed run goes on writing where it was, unless told otherwise.
+        OutputDirectory = result.GetValue(Output) ?? result.GetValue(Resume) ?? "out",
         ResumeDirectory = result.GetValue(Resume),
         Threads = result.GetValue(Threads),
     };

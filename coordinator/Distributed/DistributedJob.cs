@@ -31,10 +31,11 @@ public sealed record DistributedJobOptions
 /// </summary>
 public static class DistributedJob
 {
-    public static RunSummary Run(DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
+    /// <summary>Trains a prepared run until its last step or until <paramref name="cancel"/> fires (then checkpoints where it stands).</summary>
+    public static RunSummary Run(TrainingJob.PreparedRun prepared, DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
     {
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
-        return RunAsync(TrainingJob.Prepare(options.Training, log), options, observer, log, loggers, _ => { }, cancel).GetAwaiter().GetResult();
+        return RunAsync(prepared, options, observer, log, loggers, _ => { }, cancel).GetAwaiter().GetResult();
     }
 
     /// <param name="configure">Adjusts the run before it starts (e.g. an early-stopping rule).</param>
@@ -52,11 +53,12 @@ public static class DistributedJob
         run.EpochValidated += observer.OnEvaluation;
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        await using var host = await CoordinatorHost.StartAsync(run, token, options.Address, options.Port, cancel);
+        // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
+        await using var host = await CoordinatorHost.StartAsync(run, token, options.Address, options.Port, CancellationToken.None);
         var address = new Uri($"http://{(options.Address.Equals(IPAddress.Any) ? "127.0.0.1" : options.Address)}:{CoordinatorHost.BoundPort(host)}");
         log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
 
-        using var workers = options.LocalWorkers > 0
+        using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
             ? new LocalWorkers(options.LocalWorkers, address, token,
                 options.ThreadsPerWorker > 0 ? options.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
                 Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
@@ -88,8 +90,10 @@ public static class DistributedJob
         while (!run.Completion.IsCompleted && !cancel.IsCancellationRequested)
         {
             await Task.WhenAny(run.Completion, Task.Delay(250, cancel)).ConfigureAwait(false);
+            // Workers that leave because of the same Ctrl+C or SIGTERM (a terminal or systemd signals them all) are no failure,
+            // nor are workers that left a run that is over (its summary is published once its last files are written).
             var phase = run.Phase;
-            if (workers is not null && phase != RunPhase.Done
+            if (workers is not null && phase != RunPhase.Done && !cancel.IsCancellationRequested
                 && (workers.Processes.All(p => p.HasExited) || (phase == RunPhase.WaitingForWorkers && workers.Processes.Any(p => p.HasExited))))
             {
                 throw new InvalidOperationException(

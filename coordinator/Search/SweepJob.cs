@@ -50,7 +50,14 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         using var slots = new SemaphoreSlim(options.Workers / group);
         await Task.WhenAll(pending.Select(async trial =>
         {
-            await slots.WaitAsync(cancel);
+            try
+            {
+                await slots.WaitAsync(cancel);
+            }
+            catch (OperationCanceledException)
+            {
+                return;   // stopped before its turn: the trial stays pending for --resume
+            }
             try
             {
                 await RunTrialAsync(store, trialIds[trial.Index], trial, spec, group, text, rules, cancel);

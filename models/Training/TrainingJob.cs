@@ -37,9 +37,13 @@ public static class TrainingJob
     public const string OnnxFile = "model.onnx";
     public const string SummaryFile = "summary.json";
 
+    /// <summary>Prepares the run (config, data, tokenizer) and trains it in this process.</summary>
     public static RunSummary Run(TrainingJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel = default)
+        => Run(Prepare(options, log), options, observer, cancel);
+
+    /// <summary>Trains a prepared run in this process until its last step or until <paramref name="cancel"/> fires, and writes summary.json.</summary>
+    public static RunSummary Run(PreparedRun run, TrainingJobOptions options, ITrainingObserver observer, CancellationToken cancel = default)
     {
-        var run = Prepare(options, log);
         using var trainer = new Trainer(run.Config, run.Sampler, options.Threads);
         if (run.Checkpoint is not null)
         {
@@ -55,37 +59,22 @@ public static class TrainingJob
         => AtomicFile.Write(Path.Combine(directory, SummaryFile),
             s => JsonSerializer.Serialize(s, summary, new JsonSerializerOptions { WriteIndented = true }));
 
+    /// <summary>
+    /// A run before any data is read: its config (for a fresh run, vocab_size still to come from the
+    /// tokenizer) and, when resuming, the checkpoint's tokenizer and contents. Made first, so every config
+    /// error shows before the data is loaded and tokenized.
+    /// </summary>
+    public sealed record ResolvedRun(GptConfig Config, (ITokenizer Tokenizer, CheckpointContents Contents)? Checkpoint);
+
     /// <summary>What a run starts from: its config, tokenizer, data and (when resuming) checkpoint.</summary>
     public sealed record PreparedRun(GptConfig Config, ITokenizer Tokenizer, EpochSampler Sampler, CheckpointContents? Checkpoint);
 
-    /// <summary>Reads the data, builds or reloads the tokenizer, resolves the config and creates the output folder.</summary>
-    public static PreparedRun Prepare(TrainingJobOptions options, Action<string> log)
-    {
-        var text = TextCorpus.Read(options.Data);
-        var (config, tokenizer, checkpoint) = Prepare(options, text);
-        log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
-        var sampler = EpochSampler.Of(text, tokenizer, config);
-        log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
-            $"{sampler.ValidationWindows:N0} validation windows.");
-        if (checkpoint is not null)
-        {
-            log($"Resuming from {options.ResumeDirectory}.");
-        }
-        Directory.CreateDirectory(options.OutputDirectory);
-        return new PreparedRun(config, tokenizer, sampler, checkpoint);
-    }
-
-    /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>
-    public static void SaveCheckpoint(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer)
-        => RunCheckpoint.Save(directory, replica, state, tokenizer,
-            new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(replica.Config, replica.Parameters) });
-
-    private static (GptConfig Config, ITokenizer Tokenizer, CheckpointContents? Checkpoint) Prepare(TrainingJobOptions options, string text)
+    /// <summary>The config (from --config and --set, or from the checkpoint of --resume), validated; reads no data.</summary>
+    public static ResolvedRun Resolve(TrainingJobOptions options)
     {
         if (options.ResumeDirectory is null)
         {
-            var (resolved, trained) = ResolveTokenizer(ConfigLoader.Load(options.ConfigPath, options.Overrides), text);
-            return (resolved, trained, null);
+            return new ResolvedRun(ConfigLoader.Load(options.ConfigPath, options.Overrides), null);
         }
         if (options.ConfigPath is not null)
         {
@@ -97,8 +86,33 @@ public static class TrainingJob
         {
             throw new ConfigException("--set cannot change the model (its shape or architecture) or the tokenizer when resuming; start a new run instead.");
         }
-        return (config, tokenizer, contents);
+        return new ResolvedRun(config, (tokenizer, contents));
     }
+
+    /// <summary>Resolves the config, then reads the data, builds or reloads the tokenizer and creates the output folder.</summary>
+    public static PreparedRun Prepare(TrainingJobOptions options, Action<string> log) => Prepare(options, Resolve(options), log);
+
+    /// <summary>Reads the data, builds or reloads the tokenizer and creates the output folder (only once all of that worked).</summary>
+    public static PreparedRun Prepare(TrainingJobOptions options, ResolvedRun resolved, Action<string> log)
+    {
+        var text = TextCorpus.Read(options.Data);
+        var (config, tokenizer) = resolved.Checkpoint is { Tokenizer: var saved } ? (resolved.Config, saved) : ResolveTokenizer(resolved.Config, text);
+        log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
+        var sampler = EpochSampler.Of(text, tokenizer, config);
+        log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
+            $"{sampler.ValidationWindows:N0} validation windows.");
+        if (resolved.Checkpoint is not null)
+        {
+            log($"Resuming from {options.ResumeDirectory}.");
+        }
+        Directory.CreateDirectory(options.OutputDirectory);
+        return new PreparedRun(config, tokenizer, sampler, resolved.Checkpoint?.Contents);
+    }
+
+    /// <summary>The checkpoint, with the standalone inference model.onnx among its verified files.</summary>
+    public static void SaveCheckpoint(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer)
+        => RunCheckpoint.Save(directory, replica, state, tokenizer,
+            new Dictionary<string, byte[]> { [OnnxFile] = GptGraphs.Inference(replica.Config, replica.Parameters) });
 
     /// <summary>Trains the config's tokenizer on the text and sets vocab_size to what it yields.</summary>
     public static (GptConfig Config, ITokenizer Tokenizer) ResolveTokenizer(GptConfig config, string text)

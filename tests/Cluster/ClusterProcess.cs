@@ -83,6 +83,16 @@ internal sealed class ClusterProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>kill -TERM: how Kubernetes, systemd and `docker stop` ask a process to stop.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])!;
+        if (!kill.WaitForExit(TimeSpan.FromSeconds(10)) || kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed. Output:\n{Output}");
+        }
+    }
+
     /// <summary>kill -9.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

@@ -111,6 +111,22 @@ public sealed class SweepTests : IDisposable
         Assert.All(trials.Where(t => done.Contains(t.Index)), t => Assert.Equal(1, t.Attempts));
     }
 
+    [Fact]
+    public async Task SIGTERM_stops_the_sweep_with_exit_0_and_leaves_its_unfinished_trials_to_resume()
+    {
+        // Two trials at a time: the other two are still waiting for workers when the stop comes.
+        using var sweep = Sweep(WriteSweep("0.003, 0.004, 0.005, 0.006", maxSteps: 1500));
+        await sweep.WaitFor("trial \\d+: step 60 ", TimeSpan.FromSeconds(90));
+        sweep.Terminate();
+
+        Assert.True(await sweep.WaitForExit(TimeSpan.FromSeconds(60)) == 0, sweep.Output);
+        using (var store = ExperimentStore.Open(Path.Combine(Output, ExperimentStore.DefaultFileName)))
+        {
+            Assert.Equal(RunStatus.Interrupted, store.Runs().Single().Status);
+        }
+        Assert.All(Trials(), t => Assert.True(t.Status is TrialStatus.Running or TrialStatus.Pending, $"trial {t.Index} is {t.Status}"));
+    }
+
     /// <summary>Worker processes whose parent is <paramref name="parent"/> (read from /proc).</summary>
     private static IEnumerable<Process> ChildWorkers(int parent)
         => Process.GetProcesses().Where(p =>

@@ -1,0 +1,23 @@
+using Distributed.Models.Training;
+using Distributed.Tests.Checkpoints;
+
+namespace Distributed.Tests.Training;
+
+/// <summary>A loss that is not known yet is JSON null, so metrics.jsonl and summary.json stay readable by any JSON tool.</summary>
+public sealed class MetricsJsonTests
+{
+    [Fact]
+    public void An_evaluation_whose_validation_could_not_be_scored_is_logged_as_null_and_reads_back()
+    {
+        using var temp = new TempDirectory();
+
+        MetricsLog.Append(temp.Path, new EvaluationReport(Step: 10, Epoch: 0, TrainLoss: 2.5, ValLoss: double.NaN, LearningRate: 1e-3, TokensPerSecond: 1000));
+
+        var line = File.ReadAllText(temp.File(MetricsLog.FileName));
+        Assert.Contains("\"val_loss\":null", line);
+        Assert.Contains("\"val_perplexity\":null", line);
+        var read = MetricsLog.Read(temp.Path).Single();
+        Assert.True(double.IsNaN(read.ValLoss));
+        Assert.Equal(2.5, read.TrainLoss);
+    }
+}
