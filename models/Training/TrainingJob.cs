@@ -82,12 +82,17 @@ public static class TrainingJob
         }
         var (saved, tokenizer, contents) = RunCheckpoint.Load(options.ResumeDirectory);
         var config = ConfigLoader.Load(saved, null, options.Overrides);
-        if (DataParallel.ModelFingerprint.Of(config) != DataParallel.ModelFingerprint.Of(saved) || config.Tokenizer != saved.Tokenizer)
+        if (ChangesModel(saved, config))
         {
-            throw new ConfigException("--set cannot change the model (its shape or architecture) or the tokenizer when resuming; start a new run instead.");
+            var culprits = options.Overrides.Where(o => ChangesModel(saved, ConfigLoader.Load(saved, null, [o])));
+            throw new ConfigException($"--set {string.Join(" --set ", culprits)} would change the model or its tokenizer, which a resumed run keeps; " +
+                                      "drop it, or start a new run instead.");
         }
         return new ResolvedRun(config, (tokenizer, contents));
     }
+
+    private static bool ChangesModel(GptConfig saved, GptConfig config)
+        => DataParallel.ModelFingerprint.Of(config) != DataParallel.ModelFingerprint.Of(saved) || config.Tokenizer != saved.Tokenizer;
 
     /// <summary>Resolves the config, then reads the data, builds or reloads the tokenizer and creates the output folder.</summary>
     public static PreparedRun Prepare(TrainingJobOptions options, Action<string> log) => Prepare(options, Resolve(options), log);
