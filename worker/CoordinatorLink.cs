@@ -1,3 +1,4 @@
+using System.Net.Http;
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
 using Grpc.Core;
@@ -67,12 +68,14 @@ public sealed class CoordinatorLink : IDisposable
                 Timeout = TimeSpan.FromMilliseconds(reply.TimeoutMs);
                 return reply;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            catch (RpcException e) when (_connection.IsTlsFailure(e))
             {
-                if (_connection.IsTlsFailure(e))
-                {
-                    throw new WorkerStartException($"could not connect to {_connection.Origin}: {_connection.Describe(e)}");
-                }
+                // A certificate problem does not go away by trying again.
+                throw new WorkerStartException($"could not connect to {_connection.Origin}: {_connection.Describe(e)}");
+            }
+            // A call that got no HTTP response at all is a connection problem, whatever status gRPC gives it.
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded || e.Status.DebugException is HttpRequestException)
+            {
                 if (DateTime.UtcNow >= giveUp)
                 {
                     throw new WorkerStartException($"could not reach {_connection.Origin} ({_connection.Describe(e)}); is the coordinator running? " +

@@ -70,10 +70,9 @@ public sealed class CoordinatorConnection : IDisposable
     public string Describe(Exception e)
     {
         var causes = Causes(e).ToList();
-        if (causes.OfType<AuthenticationException>().Any()
-            || causes.OfType<HttpRequestException>().Any(h => h.HttpRequestError == HttpRequestError.SecureConnectionError))
+        if (TlsProblem(causes) is { } tls)
         {
-            return TlsProblem(causes);
+            return tls;
         }
         if (causes.OfType<SocketException>().FirstOrDefault() is { } socket)
         {
@@ -88,39 +87,39 @@ public sealed class CoordinatorConnection : IDisposable
         }
         if (causes.OfType<HttpRequestException>().FirstOrDefault() is { } http)
         {
-            return http.HttpRequestError switch
-            {
-                HttpRequestError.NameResolutionError => $"host {Address.Host} not found",
-                HttpRequestError.HttpProtocolError when Address.Scheme == Uri.UriSchemeHttp =>
-                    "the HTTP/2 handshake failed; if the coordinator serves TLS (serve --tls-cert), use https://",
-                _ => http.Message,
-            };
+            return http.HttpRequestError == HttpRequestError.NameResolutionError
+                ? $"host {Address.Host} not found"
+                : Address.Scheme == Uri.UriSchemeHttp
+                    ? "the coordinator closed the connection during the HTTP/2 handshake; if it serves TLS (serve --tls-cert), use https://"
+                    : http.Message;
         }
         return e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
     }
 
     /// <summary>True when the TLS handshake failed: trying again will not help until the certificates change.</summary>
-    public bool IsTlsFailure(Exception e)
-    {
-        var causes = Causes(e).ToList();
-        return causes.OfType<AuthenticationException>().Any()
-            || causes.OfType<HttpRequestException>().Any(h => h.HttpRequestError == HttpRequestError.SecureConnectionError);
-    }
+    public bool IsTlsFailure(Exception e) => TlsProblem(Causes(e).ToList()) is not null;
 
-    private string TlsProblem(List<Exception> causes)
+    private string? TlsProblem(List<Exception> causes)
     {
-        if (_certificateProblem is { } problem)
+        if (Address.Scheme != Uri.UriSchemeHttps)
         {
-            return problem;
+            return null;
         }
-        if (!_certificateAccepted)
+        var handshake = causes.OfType<AuthenticationException>().FirstOrDefault();
+        if (handshake is not null || causes.OfType<HttpRequestException>().Any(h => h.HttpRequestError == HttpRequestError.SecureConnectionError))
         {
-            var reason = causes.OfType<AuthenticationException>().FirstOrDefault()?.Message ?? causes[^1].Message;
-            return $"the TLS handshake failed ({reason}); is the coordinator serving TLS (serve --tls-cert)? If not, use http://";
+            return _certificateProblem
+                   ?? $"the TLS handshake failed ({handshake?.Message ?? causes[^1].Message}); is the coordinator serving TLS (serve --tls-cert)? If not, use http://";
         }
-        return _tls?.Certificate is null
-            ? "the coordinator refused the TLS connection: it requires a client certificate; pass --tls-cert FILE.pem --tls-key FILE.pem signed by its --client-ca"
-            : "the coordinator refused this worker's client certificate; pass --tls-cert and --tls-key of a certificate signed by its --client-ca";
+        // With TLS 1.3 the client finishes its handshake before the server has checked the client's
+        // certificate: a refusal shows up as a connection closed before any HTTP/2 frame.
+        if (_certificateAccepted && causes.OfType<HttpRequestException>().Any() && !causes.OfType<SocketException>().Any())
+        {
+            return _tls?.Certificate is null
+                ? "the coordinator closed the connection after the TLS handshake: it requires a client certificate; pass --tls-cert FILE.pem --tls-key FILE.pem signed by its --client-ca"
+                : "the coordinator refused this worker's client certificate (closed the connection after the TLS handshake); pass --tls-cert and --tls-key of a certificate signed by its --client-ca";
+        }
+        return null;
     }
 
     private static IEnumerable<Exception> Causes(Exception e)

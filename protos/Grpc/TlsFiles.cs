@@ -32,9 +32,10 @@ public static class TlsFiles
             var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
             return (certificate, new X509Certificate2Collection(all.Skip(1).ToArray()));
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            throw new InvalidDataException($"{keyOption} {keyFile} is not the PEM private key of {certificateOption} {certificateFile} ({e.Message}); pass the key that belongs to the certificate.");
+            // Unreadable, or a key of another certificate (ArgumentException): either way the wrong file.
+            throw new InvalidDataException($"{keyOption} {keyFile} is not the PEM private key of {certificateOption} {certificateFile}; pass the key that belongs to the certificate.");
         }
     }
 
