@@ -69,6 +69,8 @@ public static class CoordinatorHost
         kestrel.Limits.MaxRequestHeadersTotalSize = 8 << 10;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 4 << 10;
         kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        // The minimum body data rate stays Kestrel's (240 B/s after a 5 s grace); the token check lifts both for AllReduce.
+        kestrel.Limits.MaxRequestBodySize = RunTokenMiddleware.ControlBodyBytes;
     }
 
     /// <summary>The port Kestrel actually bound (useful with port 0).</summary>

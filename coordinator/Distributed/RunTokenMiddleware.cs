@@ -18,7 +18,10 @@ namespace Distributed.Coordinator.Distributed;
 /// </summary>
 public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogger<RunTokenMiddleware> log)
 {
-    /// <summary>A control message (join, heartbeat, assignment, report) is a few hundred bytes.</summary>
+    /// <summary>
+    /// Kestrel's request body limit: a control message (join, heartbeat, assignment, report, a health
+    /// check) is a few hundred bytes. Only AllReduce is let past it.
+    /// </summary>
     public const long ControlBodyBytes = 64 << 10;
 
     private static readonly HashSet<string> HealthMethods = Grpc.Health.V1.Health.Descriptor.Methods
@@ -35,32 +38,30 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogg
     {
         // Kestrel has decoded the path but for %2F; decoding that too cannot make a protected path look like health.
         var path = Uri.UnescapeDataString(context.Request.Path.Value ?? "");
-        if (HealthMethods.Contains(path))
-        {
-            await next(context);
-            return;
-        }
         var presented = context.Request.Headers[RunToken.Header];
-        if (presented.Count != 1 || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented[0] ?? "")), _tokenHash))
+        if (!HealthMethods.Contains(path)
+            && (presented.Count != 1 || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented[0] ?? "")), _tokenHash)))
         {
             Refuse(context, StatusCode.Unauthenticated, TokenRefusal, presented.Count == 0 ? "no run token" : "wrong run token");
             return;
         }
-        var allReduce = string.Equals(path, AllReducePath, StringComparison.OrdinalIgnoreCase);
-        // The all-reduce stream carries the whole gradient every step and idles while the workers
-        // compute: no total limit and no minimum rate (gRPC's message size limit still holds per
-        // bucket). Everything else is one small message, sent at the server-wide minimum rate.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        if (string.Equals(path, AllReducePath, StringComparison.OrdinalIgnoreCase))
         {
-            size.MaxRequestBodySize = allReduce ? null : ControlBodyBytes;
-        }
-        if (allReduce && context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
-        {
-            rate.MinDataRate = null;
+            // The all-reduce stream carries the whole gradient every step and idles while the workers
+            // compute: no total limit and no minimum rate (gRPC's message size limit still holds per bucket).
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = null;
+            }
+            if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+            {
+                rate.MinDataRate = null;
+            }
         }
         else if (await AnnouncedMessageBytes(context) is > ControlBodyBytes and var announced)
         {
-            // Kestrel's body limit would stop it too, but as a handler error; this says what is wrong.
+            // Every other call is one small message under Kestrel's body limit (ControlBodyBytes), which
+            // would stop this one too, but as a handler error; this says what is wrong.
             Refuse(context, StatusCode.ResourceExhausted, $"A {announced}-byte message is over the {ControlBodyBytes} bytes a control call may send.",
                 $"a {announced}-byte message, over the control-call limit of {ControlBodyBytes} bytes");
             return;
