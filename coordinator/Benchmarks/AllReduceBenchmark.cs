@@ -97,10 +97,10 @@ public static class AllReduceBenchmark
         var transfers = new List<Transfer>();
         for (var round = 0; round < rounds; round++)
         {
-            // Send, reduce, receive, until the step's closing message: what a worker's all-reduce costs it.
-            var clock = Stopwatch.StartNew();
+            // From the first bucket sent to the last reduced bucket received.
+            var start = Stopwatch.GetTimestamp();
             await stream.ReduceAsync(assignment.FirstStep + round, 1f, gradient, cancel);
-            transfers.Add(new Transfer((long)length * sizeof(float), clock.Elapsed.TotalSeconds));
+            transfers.Add(new Transfer((long)length * sizeof(float), Stopwatch.GetElapsedTime(start, stream.LastBucketTimestamp).TotalSeconds));
         }
         await stream.CompleteAsync(cancel);
         return transfers;

@@ -26,6 +26,13 @@ public sealed class AllReduceStream : IDisposable
     }
 
     /// <summary>
+    /// When the last step's last reduced bucket arrived (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>):
+    /// its closing message follows only after the coordinator has updated its own replica, which is
+    /// no communication.
+    /// </summary>
+    public long LastBucketTimestamp { get; private set; }
+
+    /// <summary>
     /// All-reduces one step: <paramref name="gradient"/> holds this worker's gradient on entry and the
     /// reduced gradient on return. Failures of the stream come out as <see cref="RpcException"/>s.
     /// </summary>
@@ -95,6 +102,7 @@ public sealed class AllReduceStream : IDisposable
                     throw new InvalidDataException($"The coordinator sent reduced bucket {bucket.Bucket} with {bucket.Data.Length} bytes, which does not fit a gradient of {gradient.Length} elements.");
                 }
                 MemoryMarshal.Cast<byte, float>(bucket.Data.Span).CopyTo(gradient.AsSpan(start, length));
+                LastBucketTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
             }
         }
         catch (IOException e)
