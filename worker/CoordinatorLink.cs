@@ -2,19 +2,17 @@ using System.Net.Http;
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
 
 namespace Distributed.Worker;
 
 /// <summary>
-/// The gRPC connection to the coordinator: every call carries the run token, and a heartbeat loop
-/// watches the coordinator. When it has not answered for the timeout (or says this worker was
-/// dropped), <see cref="Lost"/> fires so that no wait in the worker lasts forever.
+/// The worker's connection to the coordinator (<see cref="CoordinatorConnection"/>) and a heartbeat
+/// loop that watches it. When the coordinator has not answered for the timeout (or says this worker
+/// was dropped), <see cref="Lost"/> fires so that no wait in the worker lasts forever.
 /// </summary>
 public sealed class CoordinatorLink : IDisposable
 {
-    private readonly GrpcChannel _channel;
+    private readonly CoordinatorConnection _connection;
     private readonly CancellationTokenSource _lost = new();
     private readonly WorkerHealth _health;
     private readonly ILogger _log;
@@ -22,34 +20,10 @@ public sealed class CoordinatorLink : IDisposable
     public CoordinatorLink(WorkerOptions options, WorkerHealth health, ILogger log)
     {
         (_health, _log, Timeout) = (health, log, options.Timeout);
-        _channel = GrpcChannel.ForAddress(options.Coordinator, new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                // HTTP/2 pings notice a dead connection even while a stream waits for data.
-                KeepAlivePingDelay = TimeSpan.FromSeconds(5),
-                KeepAlivePingTimeout = options.Timeout,
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                EnableMultipleHttp2Connections = true,
-            },
-            MaxReceiveMessageSize = 64 << 20,
-        });
-        Client = new Coordinator.CoordinatorClient(_channel.Intercept(metadata =>
-        {
-            metadata.Add(RunToken.Header, options.Token);
-            if (WorkerSecret is { } secret)
-            {
-                metadata.Add(RunToken.WorkerSecretHeader, secret);
-            }
-            return metadata;
-        }));
+        _connection = new CoordinatorConnection(options.Coordinator, options.Token, options.Tls, keepAliveTimeout: options.Timeout);
     }
 
-    public Coordinator.CoordinatorClient Client { get; }
-
-    /// <summary>This worker's credential from Join, sent on every later call.</summary>
-    public string? WorkerSecret { get; set; }
+    public Coordinator.CoordinatorClient Client => _connection.Client;
 
     public TimeSpan Timeout { get; private set; }
 
@@ -79,7 +53,10 @@ public sealed class CoordinatorLink : IDisposable
         }
     }
 
-    /// <summary>Joins, retrying while the coordinator is not up yet, for at most the timeout.</summary>
+    /// <summary>
+    /// Joins, retrying while the coordinator is not up yet, for at most the timeout; a coordinator
+    /// that cannot be reached (or whose TLS handshake fails) is a <see cref="WorkerStartException"/>.
+    /// </summary>
     public async Task<JoinReply> JoinAsync(JoinRequest request, CancellationToken cancel)
     {
         var giveUp = DateTime.UtcNow + Timeout;
@@ -91,9 +68,20 @@ public sealed class CoordinatorLink : IDisposable
                 Timeout = TimeSpan.FromMilliseconds(reply.TimeoutMs);
                 return reply;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && DateTime.UtcNow < giveUp)
+            catch (RpcException e) when (_connection.IsTlsFailure(e))
             {
-                _log.LogInformation("Coordinator not reachable yet ({Status}); retrying", e.StatusCode);
+                // A certificate problem does not go away by trying again.
+                throw new WorkerStartException($"could not connect to {_connection.Origin}: {_connection.Describe(e)}");
+            }
+            // A call that got no HTTP response at all is a connection problem, whatever status gRPC gives it.
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded || e.Status.DebugException is HttpRequestException)
+            {
+                if (DateTime.UtcNow >= giveUp)
+                {
+                    throw new WorkerStartException($"could not reach {_connection.Origin} ({_connection.Describe(e)}); is the coordinator running? " +
+                                                   $"The worker tried for --timeout {Timeout.TotalSeconds:0.#} s");
+                }
+                _log.LogInformation("Coordinator not reachable yet ({Reason}); retrying", _connection.Describe(e));
                 await Task.Delay(500, cancel);
             }
         }
@@ -123,7 +111,7 @@ public sealed class CoordinatorLink : IDisposable
                 _log.LogWarning("Heartbeat failed ({Status}); coordinator silent for {Seconds:F1} s", e.StatusCode, silent.TotalSeconds);
                 if (silent > Timeout)
                 {
-                    Lose($"the coordinator at {_channel.Target} has not answered for {silent.TotalSeconds:F0} s (timeout {Timeout.TotalSeconds:F0} s)");
+                    Lose($"the coordinator at {_connection.Origin} has not answered for {silent.TotalSeconds:F0} s (timeout {Timeout.TotalSeconds:F0} s)");
                     return;
                 }
             }
@@ -148,6 +136,6 @@ public sealed class CoordinatorLink : IDisposable
     public void Dispose()
     {
         _lost.Dispose();
-        _channel.Dispose();
+        _connection.Dispose();
     }
 }

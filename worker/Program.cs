@@ -2,18 +2,22 @@ using System.CommandLine;
 using System.Net;
 using Distributed.Protocol;
 using Distributed.Worker;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://10.0.0.1:5000.", Required = true };
+var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://10.0.0.1:5000, or https://HOST:PORT when it serves TLS.", Required = true };
 var token = new Option<string?>("--token") { Description = $"The run's shared token (default: ${RunToken.EnvironmentVariable})." };
 var healthPort = new Option<int>("--health-port") { Description = "Port of this worker's grpc.health.v1 service (0: any free port).", DefaultValueFactory = _ => 0 };
 var device = new Option<string>("--device") { Description = "cpu, or cuda:K on a GPU build.", DefaultValueFactory = _ => "cpu" };
 var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
 var name = new Option<string>("--name") { Description = "Name in the coordinator's logs.", DefaultValueFactory = _ => $"{Environment.MachineName}:{Environment.ProcessId}" };
 var timeout = new Option<double>("--timeout") { Description = "Seconds to keep trying to join.", DefaultValueFactory = _ => 10 };
+var ca = new Option<string?>("--ca") { Description = "PEM CA file to trust for an https:// coordinator's certificate instead of the system's roots." };
+var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client certificate, for a coordinator started with --client-ca." };
+var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, device, threads, name, timeout,
+    coordinator, token, healthPort, device, threads, name, timeout, ca, tlsCert, tlsKey,
 };
 root.SetAction(async (result, cancel) =>
 {
@@ -30,6 +34,16 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: --coordinator '{result.GetValue(coordinator)}' is not an address like http://HOST:PORT.");
         return 2;
     }
+    ClientTls? tls;
+    try
+    {
+        tls = TlsOptions(coordinatorUri, result.GetValue(ca), result.GetValue(tlsCert), result.GetValue(tlsKey));
+    }
+    catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+    {
+        Console.Error.WriteLine($"worker: {e.Message}");
+        return 2;
+    }
     var deviceName = result.GetValue(device)!;
     if (DeviceCheck.Problem(deviceName) is { } problem)
     {
@@ -44,6 +58,7 @@ root.SetAction(async (result, cancel) =>
     {
         Coordinator = coordinatorUri,
         Token = secret,
+        Tls = tls,
         Name = result.GetValue(name)!,
         Threads = result.GetValue(threads),
         Device = deviceName,
@@ -53,7 +68,9 @@ root.SetAction(async (result, cancel) =>
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-    builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+    builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+        // A failed start throws as well, and is reported below in one line rather than as a logged stack trace.
+        .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Any, result.GetValue(healthPort), l => l.Protocols = HttpProtocols.Http2));
     var health = new WorkerHealth();
     builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton<WorkerLoop>();
@@ -61,12 +78,25 @@ root.SetAction(async (result, cancel) =>
     builder.Services.AddGrpcHealthChecks().AddCheck("worker", health);
     var app = builder.Build();
     app.MapGrpcHealthChecksService();
-    await app.StartAsync(cancel);
+    try
+    {
+        await app.StartAsync(cancel);
+    }
+    catch (IOException e) when (e.InnerException is AddressInUseException)
+    {
+        Console.Error.WriteLine($"worker: --health-port {result.GetValue(healthPort)} is in use; pick another port or 0 for any free one");
+        return 2;
+    }
     var log = app.Services.GetRequiredService<ILogger<WorkerLoop>>();
     log.LogInformation("Health service on {Addresses}", string.Join(", ", app.Urls));
     try
     {
         return await app.Services.GetRequiredService<WorkerLoop>().RunAsync(stop);
+    }
+    catch (WorkerStartException e)
+    {
+        Console.Error.WriteLine($"worker: {e.Message}");
+        return 2;
     }
     catch (CoordinatorLostException e)
     {
@@ -86,3 +116,23 @@ root.SetAction(async (result, cancel) =>
 // SIGTERM and Ctrl+C are handled by StopSignal (the worker leaves the run): System.CommandLine would otherwise
 // end the process with code 130 or 143 two seconds after the signal, before it has left.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+// --ca, --tls-cert and --tls-key, read before anything starts so a bad file is one line, not a failed handshake.
+static ClientTls? TlsOptions(Uri coordinator, string? caFile, string? certificateFile, string? keyFile)
+{
+    if ((certificateFile is null) != (keyFile is null))
+    {
+        throw new ArgumentException("a client certificate needs both --tls-cert FILE.pem and --tls-key FILE.pem.");
+    }
+    if (coordinator.Scheme != Uri.UriSchemeHttps)
+    {
+        return caFile is null && certificateFile is null
+            ? null
+            : throw new ArgumentException($"--ca, --tls-cert and --tls-key are for a coordinator serving TLS: use --coordinator https://{coordinator.Authority}.");
+    }
+    return new ClientTls
+    {
+        TrustedCa = caFile is null ? null : TlsFiles.LoadCertificates(caFile, "--ca"),
+        Certificate = certificateFile is null ? null : TlsFiles.LoadCertificate(certificateFile, keyFile!, "--tls-cert", "--tls-key").Certificate,
+    };
+}

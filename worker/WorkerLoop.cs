@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Distributed.Models.Config;
 using Distributed.Models.Data;
 using Distributed.Models.DataParallel;
@@ -9,7 +8,6 @@ using Distributed.Models.Training;
 using Distributed.Models;
 using Distributed.Protocol.V1;
 using Distributed.Protocol;
-using Google.Protobuf;
 using Grpc.Core;
 
 namespace Distributed.Worker;
@@ -43,7 +41,6 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             log.LogInformation("Stopped ({Reason}) before joining a run", StopReason(stop));
             return 0;
         }
-        link.WorkerSecret = join.WorkerSecret;
         log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
         var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
         if (ModelFingerprint.Of(config) != join.ModelFingerprint)
@@ -193,94 +190,35 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         private async Task TrainStepsAsync(Assignment assignment, WindowShard shard, GptTrainingSession session, CancellationToken cancel)
         {
-            using var call = link.Client.AllReduce(cancellationToken: cancel);
-            var steps = Channel.CreateUnbounded<StepDone>(new UnboundedChannelOptions { SingleReader = true });
-            var receiving = ReceiveAsync(call.ResponseStream, steps.Writer, cancel);
+            using var stream = new AllReduceStream(link.Client, join.WorkerId, join.ModelFingerprint, assignment.Generation, cancel);
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
             var layout = new DataParallelLayout(assignment.WorldSize, assignment.GlobalBatchSize);
             var windows = new int[assignment.BatchSize];
-            var gradients = _replica.Gradients.Data;
-            var bucketCount = DistributedBuckets.Count(gradients.Length);
             var (computeClock, reduceClock, optimizerClock) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
-            try
+            for (var i = 0; i < assignment.Steps; i++)
             {
-                for (var i = 0; i < assignment.Steps; i++)
-                {
-                    var step = assignment.FirstStep + i;
-                    layout.ShardWindows(i, assignment.Rank, windows);
-                    computeClock.Start();
-                    shard.Fill(windows, session.Inputs, session.Targets);
-                    var loss = session.ComputeGradients(rng);
-                    computeClock.Stop();
-                    reduceClock.Start();
-                    for (var bucket = 0; bucket < bucketCount; bucket++)
-                    {
-                        var (start, length) = DistributedBuckets.Range(bucket, gradients.Length);
-                        await call.RequestStream.WriteAsync(new GradientBucket
-                        {
-                            WorkerId = join.WorkerId,
-                            ModelFingerprint = i == 0 && bucket == 0 ? join.ModelFingerprint : "",
-                            Generation = assignment.Generation,
-                            Step = step,
-                            Bucket = bucket,
-                            Loss = loss,
-                            Data = ByteString.CopyFrom(MemoryMarshal.AsBytes(gradients.AsSpan(start, length))),
-                        }, cancel);
-                    }
-                    var done = await steps.Reader.ReadAsync(cancel);
-                    reduceClock.Stop();
-                    optimizerClock.Start();
-                    if (done.Step != step)
-                    {
-                        throw new InvalidOperationException($"The coordinator closed step {done.Step} while this worker was at step {step}.");
-                    }
-                    _replica.Apply(done.ClipScale, done.LearningRate);
-                    _stateStep = step + 1;
-                    optimizerClock.Stop();
-                }
-                await call.RequestStream.CompleteAsync();
-                await receiving;
-                var perStep = 1000.0 / Math.Max(1, assignment.Steps);
-                log.LogInformation(
-                    "{Steps} steps: per step {Compute:F1} ms forward/backward, {Reduce:F1} ms all-reduce (send, wait, receive), {Optimizer:F1} ms optimizer; " +
-                    "this process used {Cpu:F1} ms CPU per step",
-                    assignment.Steps, computeClock.Elapsed.TotalSeconds * perStep, reduceClock.Elapsed.TotalSeconds * perStep,
-                    optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep);
+                var step = assignment.FirstStep + i;
+                layout.ShardWindows(i, assignment.Rank, windows);
+                computeClock.Start();
+                shard.Fill(windows, session.Inputs, session.Targets);
+                var loss = session.ComputeGradients(rng);
+                computeClock.Stop();
+                reduceClock.Start();
+                var done = await stream.ReduceAsync(step, loss, _replica.Gradients.Data, cancel);
+                reduceClock.Stop();
+                optimizerClock.Start();
+                _replica.Apply(done.ClipScale, done.LearningRate);
+                _stateStep = step + 1;
+                optimizerClock.Stop();
             }
-            catch (ChannelClosedException e) when (e.InnerException is RpcException rpc)
-            {
-                throw rpc;
-            }
-            catch (Exception e) when (e is IOException || (e is InvalidOperationException && receiving.IsCompleted))
-            {
-                // Writing failed because the stream is gone: report it as the connection problem it is.
-                throw new RpcException(new Status(StatusCode.Unavailable, $"the all-reduce stream broke: {e.Message}"));
-            }
-        }
-
-        private async Task ReceiveAsync(IAsyncStreamReader<ReduceReply> replies, ChannelWriter<StepDone> steps, CancellationToken cancel)
-        {
-            try
-            {
-                await foreach (var reply in replies.ReadAllAsync(cancel))
-                {
-                    if (reply.MessageCase == ReduceReply.MessageOneofCase.Bucket)
-                    {
-                        var values = MemoryMarshal.Cast<byte, float>(reply.Bucket.Data.Span);
-                        values.CopyTo(_replica.Gradients.Data.AsSpan(DistributedBuckets.Range(reply.Bucket.Bucket, _replica.Gradients.Data.Length).Start));
-                    }
-                    else
-                    {
-                        await steps.WriteAsync(reply.StepDone, cancel);
-                    }
-                }
-                steps.TryComplete();
-            }
-            catch (Exception e)
-            {
-                steps.TryComplete(e);
-            }
+            await stream.CompleteAsync(cancel);
+            var perStep = 1000.0 / Math.Max(1, assignment.Steps);
+            log.LogInformation(
+                "{Steps} steps: per step {Compute:F1} ms forward/backward, {Reduce:F1} ms all-reduce (send, wait, receive), {Optimizer:F1} ms optimizer; " +
+                "this process used {Cpu:F1} ms CPU per step",
+                assignment.Steps, computeClock.Elapsed.TotalSeconds * perStep, reduceClock.Elapsed.TotalSeconds * perStep,
+                optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep);
         }
 
         private async Task FetchStateAsync(CancellationToken cancel)

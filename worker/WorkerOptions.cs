@@ -1,3 +1,5 @@
+using Distributed.Protocol;
+
 namespace Distributed.Worker;
 
 /// <summary>How this worker was started.</summary>
@@ -6,6 +8,9 @@ public sealed record WorkerOptions
     public required Uri Coordinator { get; init; }
 
     public required string Token { get; init; }
+
+    /// <summary>For an https:// coordinator: a private CA to trust and a client certificate; null: the system's roots, no client certificate.</summary>
+    public ClientTls? Tls { get; init; }
 
     public required string Name { get; init; }
 

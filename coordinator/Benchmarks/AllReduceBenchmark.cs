@@ -8,8 +8,6 @@ using Distributed.Protocol.Benchmark.V1;
 using Distributed.Protocol.V1;
 using Distributed.Protocol;
 using Google.Protobuf;
-using Grpc.Core.Interceptors;
-using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace Distributed.Coordinator.Benchmarks;
@@ -31,8 +29,8 @@ public static class AllReduceBenchmark
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => CoordinatorHost.Configure(k, IPAddress.Loopback, 0));
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 << 20);
+        builder.WebHost.ConfigureKestrel(k => CoordinatorHost.Configure(k, new CoordinatorEndpoint(IPAddress.Loopback, 0) { Workers = clients }));
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = CoordinatorConnection.MaxMessageBytes);
         await using var app = builder.Build();
         app.MapGrpcService<EchoService>();
         await app.StartAsync(cancel);
@@ -40,7 +38,7 @@ public static class AllReduceBenchmark
         var chunk = ByteString.CopyFrom(new byte[Chunks.Bytes]);
         var transfers = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
-            using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20 });
+            using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = CoordinatorConnection.MaxMessageBytes });
             using var call = new Echo.EchoClient(channel).Echo(cancellationToken: cancel);
             var count = (int)(bytes / Chunks.Bytes);
             var clock = Stopwatch.StartNew();
@@ -75,7 +73,7 @@ public static class AllReduceBenchmark
             new DistributedRunOptions { Workers = workers, Timeout = TimeSpan.FromMinutes(5), OutputDirectory = Path.GetTempPath() },
             loggers.CreateLogger<DistributedRun>());
         var token = Guid.NewGuid().ToString("N");
-        await using var host = await CoordinatorHost.StartAsync(coordinator, token, IPAddress.Loopback, 0, cancel);
+        await using var host = await CoordinatorHost.StartAsync(coordinator, token, new CoordinatorEndpoint(IPAddress.Loopback, 0) { Workers = workers }, cancel);
         var address = $"http://127.0.0.1:{CoordinatorHost.BoundPort(host)}";
         var length = (int)coordinator.Replica.Layout.TotalLength;
         var results = await Task.WhenAll(Enumerable.Range(0, workers).Select(k => Task.Run(() => Worker(address, token, length, rounds, k, cancel), cancel)));
@@ -85,8 +83,8 @@ public static class AllReduceBenchmark
 
     private static async Task<List<Transfer>> Worker(string address, string token, int length, int rounds, int seed, CancellationToken cancel)
     {
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
-        var client = new Protocol.V1.Coordinator.CoordinatorClient(channel.Intercept(m => { m.Add(RunToken.Header, token); return m; }));
+        using var connection = new CoordinatorConnection(new Uri(address), token);
+        var client = connection.Client;
         var join = await client.JoinAsync(new JoinRequest { ProtocolVersion = ProtocolVersion._1, WorkerName = $"bench-{seed}", Device = "cpu" }, cancellationToken: cancel);
         Assignment assignment;
         while ((assignment = await client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId }, cancellationToken: cancel)).Kind != Assignment.Types.Kind.Train)
@@ -95,38 +93,16 @@ public static class AllReduceBenchmark
         }
         var rng = new Rng(seed);
         var gradient = Enumerable.Range(0, length).Select(_ => (float)(rng.NextGaussian() * 1e-3)).ToArray();
-        var buckets = Enumerable.Range(0, DistributedBuckets.Count(length))
-            .Select(b => DistributedBuckets.Range(b, length))
-            .Select(r => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(gradient.AsSpan(r.Start, r.Length))))
-            .ToArray();
-        using var call = client.AllReduce(cancellationToken: cancel);
+        using var stream = new AllReduceStream(client, join.WorkerId, join.ModelFingerprint, assignment.Generation, cancel);
         var transfers = new List<Transfer>();
         for (var round = 0; round < rounds; round++)
         {
-            var clock = Stopwatch.StartNew();
-            var received = Task.Run(async () =>
-            {
-                var reduced = 0;
-                while (reduced < buckets.Length && await call.ResponseStream.MoveNext(cancel))
-                {
-                    reduced += call.ResponseStream.Current.MessageCase == ReduceReply.MessageOneofCase.Bucket ? 1 : 0;
-                }
-                return clock.Elapsed.TotalSeconds;
-            }, cancel);
-            for (var b = 0; b < buckets.Length; b++)
-            {
-                await call.RequestStream.WriteAsync(new GradientBucket
-                {
-                    WorkerId = join.WorkerId, ModelFingerprint = round == 0 && b == 0 ? join.ModelFingerprint : "", Generation = assignment.Generation,
-                    Step = assignment.FirstStep + round, Bucket = b, Data = buckets[b], Loss = 1f,
-                }, cancel);
-            }
-            transfers.Add(new Transfer((long)length * sizeof(float), await received));
-            // The step's closing message comes after the coordinator updated its replica.
-            while (await call.ResponseStream.MoveNext(cancel) && call.ResponseStream.Current.MessageCase != ReduceReply.MessageOneofCase.StepDone) { }
+            // From the first bucket sent to the last reduced bucket received.
+            var start = Stopwatch.GetTimestamp();
+            await stream.ReduceAsync(assignment.FirstStep + round, 1f, gradient, cancel);
+            transfers.Add(new Transfer((long)length * sizeof(float), Stopwatch.GetElapsedTime(start, stream.LastBucketTimestamp).TotalSeconds));
         }
-        await call.RequestStream.CompleteAsync();
-        while (await call.ResponseStream.MoveNext(cancel)) { }
+        await stream.CompleteAsync(cancel);
         return transfers;
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Distributed.Protocol;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -6,47 +7,75 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>Hosts the run's gRPC service and grpc.health.v1 on Kestrel (HTTP/2 without TLS).</summary>
+/// <summary>
+/// Hosts the run's gRPC service and grpc.health.v1 on Kestrel (HTTP/2, cleartext or TLS), behind the
+/// run token check, with every resource a stranger could tie up bounded.
+/// </summary>
 public static class CoordinatorHost
 {
     /// <summary>Kestrel's HTTP/2 windows: the one setting that measurably helped gRPC throughput here.</summary>
     private const int WindowBytes = 16 << 20;
 
-    public static async Task<WebApplication> StartAsync(DistributedRun run, string token, IPAddress address, int port, CancellationToken cancel)
+    public static async Task<WebApplication> StartAsync(DistributedRun run, string token, CoordinatorEndpoint endpoint, CancellationToken cancel)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, address, port));
+        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, endpoint));
         builder.Services.AddSingleton(run);
         builder.Services.AddSingleton(new ReducedReplies((int)run.Replica.Layout.TotalLength));
-        builder.Services.AddSingleton(new RunTokenSecret(token));
         builder.Services.AddGrpc(options =>
         {
-            options.Interceptors.Add<RunTokenInterceptor>();
             options.Interceptors.Add<RefusalInterceptor>();
-            options.MaxReceiveMessageSize = 16 << 20;
+            options.MaxReceiveMessageSize = CoordinatorConnection.MaxMessageBytes;
         });
         builder.Services.AddGrpcHealthChecks()
             .AddCheck("run", () => run.Phase == RunPhase.Done ? HealthCheckResult.Unhealthy("the run is over") : HealthCheckResult.Healthy());
         var app = builder.Build();
+        if (endpoint.Tls is null && !IPAddress.IsLoopback(endpoint.Address))
+        {
+            app.Logger.LogWarning("Listening on {Address} without TLS: the run token, gradients and weights cross the network in the clear; " +
+                                  "pass --tls-cert FILE.pem --tls-key FILE.pem, or --bind 127.0.0.1", endpoint.Address);
+        }
+        // Before routing: the token is checked on the headers of every request, whatever it is routed to.
+        app.UseMiddleware<RunTokenMiddleware>(token);
+        app.UseRouting();
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcHealthChecksService();
         await app.StartAsync(cancel);
         return app;
     }
 
-    /// <summary>HTTP/2 without TLS on one address, with large flow-control windows.</summary>
-    public static void Configure(KestrelServerOptions kestrel, IPAddress address, int port)
+    /// <summary>HTTP/2 on one address (TLS if configured), large flow-control windows, bounded connections and headers.</summary>
+    public static void Configure(KestrelServerOptions kestrel, CoordinatorEndpoint endpoint)
     {
-        kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2);
+        kestrel.Listen(endpoint.Address, endpoint.Port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            if (endpoint.Tls is { } tls)
+            {
+                var log = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServerTls));
+                listen.UseHttps(https => tls.Apply(https, log));
+            }
+        });
+        kestrel.AddServerHeader = false;
         kestrel.Limits.Http2.InitialConnectionWindowSize = WindowBytes;
         kestrel.Limits.Http2.InitialStreamWindowSize = WindowBytes;
         // A worker machine that vanishes sends no FIN: pings close its connection, so the streaming calls
         // it left open (an all-reduce, a state download) end instead of waiting on it for good.
         kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
         kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        // What a stranger can hold: connections, streams on each, and header bytes (HTTP/2 counts them
+        // per stream), each sent within the headers timeout. A worker has a handful of calls open and
+        // sends well under 1 KiB of headers.
+        kestrel.Limits.MaxConcurrentConnections = endpoint.MaxConnections;
+        kestrel.Limits.Http2.MaxStreamsPerConnection = 32;
+        kestrel.Limits.MaxRequestHeadersTotalSize = 8 << 10;
+        kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 4 << 10;
+        kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        // The minimum body data rate stays Kestrel's (240 B/s after a 5 s grace); the token check lifts both for AllReduce.
+        kestrel.Limits.MaxRequestBodySize = RunTokenMiddleware.ControlBodyBytes;
     }
 
     /// <summary>The port Kestrel actually bound (useful with port 0).</summary>

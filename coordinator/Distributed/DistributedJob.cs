@@ -18,6 +18,9 @@ public sealed record DistributedJobOptions
 
     public int Port { get; init; }
 
+    /// <summary>null: cleartext HTTP/2 (always so for local workers, which connect over loopback).</summary>
+    public ServerTls? Tls { get; init; }
+
     /// <summary>ONNX Runtime threads of each local worker; 0: the cores divided among the local workers.</summary>
     public int ThreadsPerWorker { get; init; }
 
@@ -54,8 +57,10 @@ public static class DistributedJob
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
-        await using var host = await CoordinatorHost.StartAsync(run, token, options.Address, options.Port, CancellationToken.None);
-        var address = new Uri($"http://{(options.Address.Equals(IPAddress.Any) ? "127.0.0.1" : options.Address)}:{CoordinatorHost.BoundPort(host)}");
+        await using var host = await CoordinatorHost.StartAsync(run, token,
+            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers }, CancellationToken.None);
+        var shown = options.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : options.Address;
+        var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host))}");
         log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
 
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested

@@ -41,8 +41,10 @@ internal sealed class ClusterProcess : IDisposable
     public static ClusterProcess Coordinator(string token, params string[] arguments) => new("coordinator", arguments, token);
 
     public static ClusterProcess Worker(string token, int coordinatorPort, int healthPort, string name, params string[] extra)
-        => new("worker", ["--coordinator", $"http://127.0.0.1:{coordinatorPort}", "--health-port", healthPort.ToString(),
-            "--threads", "1", "--name", name, .. extra], token);
+        => Worker(token, $"http://127.0.0.1:{coordinatorPort}", healthPort, name, extra);
+
+    public static ClusterProcess Worker(string token, string coordinator, int healthPort, string name, params string[] extra)
+        => new("worker", ["--coordinator", coordinator, "--health-port", healthPort.ToString(), "--threads", "1", "--name", name, .. extra], token);
 
     public string Output { get { lock (_output) { return _output.ToString(); } } }
 

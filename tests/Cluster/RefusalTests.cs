@@ -4,8 +4,6 @@ using Distributed.Protocol;
 using Distributed.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
 
 namespace Distributed.Tests.Cluster;
 
@@ -28,16 +26,7 @@ public sealed class RefusalTests : IDisposable
         return (coordinator, port);
     }
 
-    private static Protocol.V1.Coordinator.CoordinatorClient Client(GrpcChannel channel, string token, string? secret = null)
-        => new(channel.Intercept(m =>
-        {
-            m.Add(RunToken.Header, token);
-            if (secret is not null)
-            {
-                m.Add(RunToken.WorkerSecretHeader, secret);
-            }
-            return m;
-        }));
+    private static CoordinatorConnection Connect(int port, string token) => new(new Uri($"http://127.0.0.1:{port}"), token);
 
     private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = "intruder", Device = "cpu", Threads = 1 };
 
@@ -46,9 +35,9 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var connection = Connect(port, "not-the-token");
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => Client(channel, "not-the-token").JoinAsync(Join).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(Join).ResponseAsync);
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         await coordinator.WaitFor("Refused /distributed.v1.Coordinator/Join from .*wrong run token", TimeSpan.FromSeconds(5));
@@ -59,11 +48,11 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var connection = Connect(port, _run.Token);
 
         var request = Join;
         request.ProtocolVersion = (ProtocolVersion)2;
-        var error = await Assert.ThrowsAsync<RpcException>(() => Client(channel, _run.Token).JoinAsync(request).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Contains("Protocol version", error.Status.Detail);
@@ -74,8 +63,9 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var (join, assignment, client) = await JoinAndAssign(channel, _run.Token);
+        using var connection = Connect(port, _run.Token);
+        var client = connection.Client;
+        var (join, assignment) = await JoinAndAssign(client);
 
         using var call = client.AllReduce();
         await call.RequestStream.WriteAsync(Bucket(join, assignment, new byte[16], fingerprint: new string('0', 64)));
@@ -92,10 +82,12 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(2);
         using var _ = coordinator;
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var joined = JoinAndAssign(channel, _run.Token);
+        using var connection = Connect(port, _run.Token);
+        var client = connection.Client;
+        var joined = client.JoinAsync(Join).ResponseAsync;
         using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
-        var (join, assignment, client) = await joined;
+        var join = await joined;
+        var assignment = await NextTrainAssignment(client, join);
 
         var elements = (int)Math.Min(DistributedBuckets.Elements, new Models.Gpt.ParameterLayout(_run.Config with { VocabSize = VocabOf(join) }).TotalLength);
         var data = new float[problem == "length" ? elements - 1 : elements];
@@ -125,10 +117,9 @@ public sealed class RefusalTests : IDisposable
         using var coordinator = ClusterProcess.Coordinator(_run.Token,
             ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "5", "--step-timeout", "3", .. _run.RunArguments("run")]);
         await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = Client(channel, _run.Token);
+        using var connection = Connect(port, _run.Token);
+        var client = connection.Client;
         var join = await client.JoinAsync(Join);
-        client = Client(channel, _run.Token, join.WorkerSecret);
         using var beating = new CancellationTokenSource();
         var heartbeats = Task.Run(async () =>
         {
@@ -150,12 +141,10 @@ public sealed class RefusalTests : IDisposable
     private static int VocabOf(JoinReply join)
         => System.Text.Json.JsonDocument.Parse(join.TokenizerJson).RootElement.GetProperty("chars").GetArrayLength();
 
-    /// <summary>Joins as the intruder and asks for work until training starts; the client then carries its worker secret.</summary>
-    private static async Task<(JoinReply Join, Assignment Assignment, Protocol.V1.Coordinator.CoordinatorClient Client)> JoinAndAssign(GrpcChannel channel, string token)
+    private static async Task<(JoinReply, Assignment)> JoinAndAssign(Protocol.V1.Coordinator.CoordinatorClient client)
     {
-        var join = await Client(channel, token).JoinAsync(Join);
-        var client = Client(channel, token, join.WorkerSecret);
-        return (join, await NextTrainAssignment(client, join), client);
+        var join = await client.JoinAsync(Join);
+        return (join, await NextTrainAssignment(client, join));
     }
 
     private static async Task<Assignment> NextTrainAssignment(Protocol.V1.Coordinator.CoordinatorClient client, JoinReply join)

@@ -1,0 +1,19 @@
+using System.Net;
+
+namespace Distributed.Coordinator.Distributed;
+
+/// <summary>Where and how the coordinator listens.</summary>
+public sealed record CoordinatorEndpoint(IPAddress Address, int Port)
+{
+    /// <summary>null: cleartext HTTP/2.</summary>
+    public ServerTls? Tls { get; init; }
+
+    /// <summary>Workers the run expects; sizes the connection limit.</summary>
+    public int Workers { get; init; }
+
+    /// <summary>
+    /// Connections accepted at once: a worker holds one (its HTTP/2 client may open a second under
+    /// load), a dropped worker's can linger until its pings time out, and probes come and go.
+    /// </summary>
+    public int MaxConnections => Math.Max(64, 2 * Workers + 16);
+}
