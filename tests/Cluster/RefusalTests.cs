@@ -26,18 +26,14 @@ public sealed class RefusalTests : IDisposable
         return (coordinator, port);
     }
 
-    private static CoordinatorConnection Connect(int port, string token) => new(new Uri($"http://127.0.0.1:{port}"), token);
-
-    private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = "intruder", Device = "cpu", Threads = 1 };
-
     [Fact]
     public async Task A_wrong_token_is_refused()
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var connection = Connect(port, "not-the-token");
+        using var connection = FakeWorker.Connect(port, "not-the-token");
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(Join).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(FakeWorker.Join()).ResponseAsync);
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         await coordinator.WaitFor("Refused /distributed.v1.Coordinator/Join from .*wrong run token", TimeSpan.FromSeconds(5));
@@ -48,9 +44,9 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var connection = Connect(port, _run.Token);
+        using var connection = FakeWorker.Connect(port, _run.Token);
 
-        var request = Join;
+        var request = FakeWorker.Join();
         request.ProtocolVersion = (ProtocolVersion)2;
         var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(request).ResponseAsync);
 
@@ -63,12 +59,12 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(1);
         using var _ = coordinator;
-        using var connection = Connect(port, _run.Token);
+        using var connection = FakeWorker.Connect(port, _run.Token);
         var client = connection.Client;
-        var (join, assignment) = await JoinAndAssign(client);
+        var (join, assignment) = await FakeWorker.JoinAndAssign(client);
 
         using var call = client.AllReduce();
-        await call.RequestStream.WriteAsync(Bucket(join, assignment, new byte[16], fingerprint: new string('0', 64)));
+        await call.RequestStream.WriteAsync(FakeWorker.Bucket(join, assignment, new byte[16], fingerprint: new string('0', 64)));
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
@@ -82,21 +78,21 @@ public sealed class RefusalTests : IDisposable
     {
         var (coordinator, port) = await Serve(2);
         using var _ = coordinator;
-        using var connection = Connect(port, _run.Token);
+        using var connection = FakeWorker.Connect(port, _run.Token);
         var client = connection.Client;
-        var joined = client.JoinAsync(Join).ResponseAsync;
+        var joined = client.JoinAsync(FakeWorker.Join()).ResponseAsync;
         using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
         var join = await joined;
-        var assignment = await NextTrainAssignment(client, join);
+        var assignment = await FakeWorker.NextTrainAssignment(client, join);
 
-        var elements = (int)Math.Min(DistributedBuckets.Elements, new Models.Gpt.ParameterLayout(_run.Config with { VocabSize = VocabOf(join) }).TotalLength);
+        var elements = FakeWorker.FirstBucketElements(_run.Config, join);
         var data = new float[problem == "length" ? elements - 1 : elements];
         if (problem == "nan")
         {
             data[3] = float.NaN;
         }
         using var call = client.AllReduce();
-        await call.RequestStream.WriteAsync(Bucket(join, assignment, MemoryMarshal.AsBytes(data.AsSpan()).ToArray(), join.ModelFingerprint));
+        await call.RequestStream.WriteAsync(FakeWorker.Bucket(join, assignment, MemoryMarshal.AsBytes(data.AsSpan()).ToArray(), join.ModelFingerprint));
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
@@ -117,9 +113,9 @@ public sealed class RefusalTests : IDisposable
         using var coordinator = ClusterProcess.Coordinator(_run.Token,
             ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "5", "--step-timeout", "3", .. _run.RunArguments("run")]);
         await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
-        using var connection = Connect(port, _run.Token);
+        using var connection = FakeWorker.Connect(port, _run.Token);
         var client = connection.Client;
-        var join = await client.JoinAsync(Join);
+        var join = await client.JoinAsync(FakeWorker.Join());
         using var beating = new CancellationTokenSource();
         var heartbeats = Task.Run(async () =>
         {
@@ -130,40 +126,11 @@ public sealed class RefusalTests : IDisposable
             }
         });
         using var worker = ClusterProcess.Worker(_run.Token, port, 0, "honest");
-        await NextTrainAssignment(client, join);   // asks for work like a real worker, then never delivers
+        await FakeWorker.NextTrainAssignment(client, join);   // asks for work like a real worker, then never delivers
 
         await coordinator.WaitFor(@"Lost rank \d \(intruder.*alive but still owes its gradient .*for step 0", TimeSpan.FromSeconds(30));
         Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
         beating.Cancel();
         await heartbeats.ContinueWith(_ => { });
     }
-
-    private static int VocabOf(JoinReply join)
-        => System.Text.Json.JsonDocument.Parse(join.TokenizerJson).RootElement.GetProperty("chars").GetArrayLength();
-
-    private static async Task<(JoinReply, Assignment)> JoinAndAssign(Protocol.V1.Coordinator.CoordinatorClient client)
-    {
-        var join = await client.JoinAsync(Join);
-        return (join, await NextTrainAssignment(client, join));
-    }
-
-    private static async Task<Assignment> NextTrainAssignment(Protocol.V1.Coordinator.CoordinatorClient client, JoinReply join)
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var assignment = await client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId });
-            if (assignment.Kind == Assignment.Types.Kind.Train)
-            {
-                return assignment;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("No training assignment.");
-    }
-
-    private static GradientBucket Bucket(JoinReply join, Assignment assignment, byte[] data, string fingerprint) => new()
-    {
-        WorkerId = join.WorkerId, ModelFingerprint = fingerprint, Generation = assignment.Generation, Step = assignment.FirstStep,
-        Bucket = 0, Data = ByteString.CopyFrom(data), Loss = 1f,
-    };
 }
