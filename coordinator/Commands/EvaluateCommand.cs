@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Distributed.Coordinator.Data;
-using Distributed.Models.Data;
 using Distributed.Models.Training;
 using Distributed.Models;
 
@@ -13,7 +12,7 @@ public static class EvaluateCommand
     public static Command Create()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (the --out of train).", Required = true };
-        var data = new Option<string>("--data") { Description = "A UTF-8 text file, or 'tinyshakespeare'; split 90/10 as in training.", Required = true };
+        var data = new Option<string>("--data") { Description = $"A UTF-8 text file, or '{CorpusArgument.TinyShakespeare}' (shipped inside the program); split 90/10 as in training.", Required = true };
         var batches = new Option<int>("--batches")
         {
             Description = "0: every window of each split (what train reports). N > 0: the mean of N batches of batch_size " +
@@ -33,7 +32,7 @@ public static class EvaluateCommand
             {
                 throw new ArgumentException($"--batches must be 0 (every window) or a positive count, not {result.GetValue(batches)}.");
             }
-            var text = TextCorpus.Read(CorpusArgument.Resolve(result.GetValue(data)!));
+            var text = CorpusArgument.Read(result.GetValue(data)!);
             var losses = CheckpointEvaluation.Run(result.GetValue(checkpoint)!, text, result.GetValue(batches), result.GetValue(seed), result.GetValue(threads));
             if (result.GetValue(json))
             {

@@ -9,7 +9,11 @@ public sealed class TrainingOptions
 {
     public Option<string?> Config { get; } = new("--config") { Description = "JSON config file (see configs/)." };
 
-    public Option<string> Data { get; } = new("--data") { Description = "UTF-8 text file, or 'tinyshakespeare' (downloaded once into the cache).", Required = true };
+    public Option<string> Data { get; } = new("--data")
+    {
+        Description = $"UTF-8 text file, or '{CorpusArgument.TinyShakespeare}' (shipped inside the program; the default).",
+        DefaultValueFactory = _ => CorpusArgument.TinyShakespeare,
+    };
 
     public Option<string?> Output { get; } = new("--out") { Description = "Output folder: checkpoint, model.onnx, metrics.jsonl, summary.json (default: the --resume folder, else 'out')." };
 
@@ -17,7 +21,7 @@ public sealed class TrainingOptions
 
     public Option<string?> Resume { get; } = new("--resume") { Description = "Continue the run saved in this folder from its last checkpoint." };
 
-    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
+    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime threads (0: every core); for train --workers N, each worker's (0: the cores shared among them).", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {

@@ -1,90 +1,55 @@
 using System.Security.Cryptography;
-using Distributed.Models.Checkpoints;
 using Distributed.Models.Data;
 
 namespace Distributed.Coordinator.Data;
 
-/// <summary>Turns the --data argument into a local text file: a path as given, or "tinyshakespeare" (cached, else downloaded).</summary>
+/// <summary>
+/// Turns the --data argument into the text to train on: a UTF-8 file, or the word "tinyshakespeare" for
+/// the copy of tinyshakespeare shipped inside the coordinator (data/tinyshakespeare.txt, an embedded
+/// resource), so no command needs the network.
+/// </summary>
 public static class CorpusArgument
 {
-    public static readonly TimeSpan DefaultDownloadTimeout = TimeSpan.FromSeconds(20);
+    /// <summary>The word --data takes for the shipped corpus, and what train and serve use when --data is left out.</summary>
+    public const string TinyShakespeare = "tinyshakespeare";
 
-    public static string DefaultCacheDirectory => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "distributed-gpt");
+    /// <summary>SHA-256 of karpathy/char-rnn's tinyshakespeare input.txt (1,115,394 bytes), which the embedded copy must have.</summary>
+    public const string TinyShakespeareSha256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed";
 
-    /// <param name="dataArgument">A path to a UTF-8 text file, or the word "tinyshakespeare".</param>
-    /// <param name="cacheDirectory">Where the downloaded corpus is kept between runs; defaults to <see cref="DefaultCacheDirectory"/>.</param>
-    /// <param name="downloadable">The corpus the word stands for; defaults to <see cref="DownloadableCorpus.TinyShakespeare"/>.</param>
-    /// <param name="downloadTimeout">Defaults to <see cref="DefaultDownloadTimeout"/>.</param>
-    /// <returns>The path of a local file holding the text.</returns>
-    public static string Resolve(string dataArgument, string? cacheDirectory = null,
-        DownloadableCorpus? downloadable = null, TimeSpan? downloadTimeout = null)
+    private const string ResourceName = "tinyshakespeare.txt";
+
+    /// <param name="dataArgument">A path to a UTF-8 text file, or <see cref="TinyShakespeare"/> (a file by that name wins).</param>
+    /// <returns>The text.</returns>
+    public static string Read(string dataArgument)
     {
-        downloadable ??= DownloadableCorpus.TinyShakespeare;
         if (File.Exists(dataArgument))
         {
-            return dataArgument;
+            return TextCorpus.Read(dataArgument);
         }
-        if (dataArgument == downloadable.Name)
+        if (dataArgument == TinyShakespeare)
         {
-            return CachedOrDownloaded(downloadable, cacheDirectory ?? DefaultCacheDirectory, downloadTimeout ?? DefaultDownloadTimeout);
+            return TextCorpus.Decode(TinyShakespeareBytes(), $"the embedded {TinyShakespeare}");
         }
         throw new FileNotFoundException(
             $"--data '{dataArgument}' is neither an existing file (looked for '{Path.GetFullPath(dataArgument)}') nor " +
-            $"'{downloadable.Name}'; pass the path of a UTF-8 text file with --data <path>, or --data {downloadable.Name}.",
+            $"'{TinyShakespeare}'; pass the path of a UTF-8 text file with --data <path>, or --data {TinyShakespeare}.",
             dataArgument);
     }
 
-    private static string CachedOrDownloaded(DownloadableCorpus corpus, string cacheDirectory, TimeSpan timeout)
+    /// <summary>The bytes of the embedded tinyshakespeare, checked against <see cref="TinyShakespeareSha256"/>.</summary>
+    public static byte[] TinyShakespeareBytes()
     {
-        var cachePath = Path.Combine(cacheDirectory, corpus.FileName);
-        if (File.Exists(cachePath))
-        {
-            var cached = File.ReadAllBytes(cachePath);
-            // A file we cannot vouch for is never overwritten: it may be the user's, so they decide what to do with it.
-            var actual = Sha256Hex(cached);
-            if (!actual.Equals(corpus.Sha256, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidDataException(
-                    $"The cached '{cachePath}' has SHA-256 {actual}, not the expected {corpus.Sha256}, so it is damaged or a different file; " +
-                    $"delete it to download {corpus.Name} again, or pass a local file with --data <path>.");
-            }
-            return cachePath;
-        }
-
-        var downloaded = Download(corpus, timeout);
-        var downloadedHash = Sha256Hex(downloaded);
-        if (!downloadedHash.Equals(corpus.Sha256, StringComparison.OrdinalIgnoreCase))
+        using var stream = typeof(CorpusArgument).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidDataException($"This coordinator build has no embedded {TinyShakespeare}; rebuild it, or pass a text file with --data <path>.");
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes.GetBuffer().AsSpan(0, (int)bytes.Length)));
+        if (actual != TinyShakespeareSha256)
         {
             throw new InvalidDataException(
-                $"The {corpus.Name} download from {corpus.Url} has SHA-256 {downloadedHash}, not the expected {corpus.Sha256}; " +
-                "it was not saved. Try again later, or pass a local file with --data <path>.");
+                $"The embedded {TinyShakespeare} has SHA-256 {actual}, not {TinyShakespeareSha256} (was data/tinyshakespeare.txt changed, " +
+                "or its line endings converted?); restore it, or pass a text file with --data <path>.");
         }
-        AtomicFile.Write(cachePath, downloaded);
-        return cachePath;
+        return bytes.ToArray();
     }
-
-    private static byte[] Download(DownloadableCorpus corpus, TimeSpan timeout)
-    {
-        using var client = new HttpClient { Timeout = timeout };
-        try
-        {
-            using var response = client.Send(new HttpRequestMessage(HttpMethod.Get, corpus.Url));
-            response.EnsureSuccessStatusCode();
-            using var body = new MemoryStream();
-            response.Content.ReadAsStream().CopyTo(body);
-            return body.ToArray();
-        }
-        // Timeouts surface as TaskCanceledException; refused or unresolvable hosts as HttpRequestException.
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-        {
-            throw new IOException(
-                $"Downloading {corpus.Name} from {corpus.Url} failed ({e.Message}); this machine may be offline. " +
-                "Pass a local text file with --data <path> instead.", e);
-        }
-    }
-
-    private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

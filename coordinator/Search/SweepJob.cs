@@ -5,7 +5,6 @@ using Distributed.Coordinator.Reports;
 using Distributed.Models.Checkpoints;
 using Distributed.Models.Config;
 using Distributed.Coordinator.Data;
-using Distributed.Models.Data;
 using Distributed.Models.Experiments;
 using Distributed.Models.Search;
 using Distributed.Models.Training;
@@ -32,8 +31,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         {
             throw new ArgumentException($"workers_per_trial {group} must be between 1 and --workers {options.Workers}.");
         }
-        var dataPath = CorpusArgument.Resolve(options.Data, options.CacheDirectory);
-        var text = TextCorpus.Read(dataPath);
+        var text = CorpusArgument.Read(options.Data);
         Directory.CreateDirectory(options.OutputDirectory);
         using var store = ExperimentStore.Open(Path.Combine(options.OutputDirectory, ExperimentStore.DefaultFileName));
         var runId = StartOrResume(store, spec);
@@ -115,7 +113,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
                     Run = new DistributedRunOptions { Workers = group, MinWorkers = group, Timeout = options.Timeout, OutputDirectory = directory },
                     LocalWorkers = group,
                     // Trials run side by side: the cores are shared by every worker of the sweep.
-                    ThreadsPerWorker = Math.Max(1, Environment.ProcessorCount / options.Workers),
+                    ThreadsPerWorker = WorkerThreads.Each(options.Workers, 0, Environment.ProcessorCount),
                 };
                 var observer = new EvaluationRecorder(store, trialId, new TrialLog(trial.Index, log));
                 var chance = Math.Log(prepared.Config.VocabSize);

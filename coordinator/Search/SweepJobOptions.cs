@@ -16,6 +16,4 @@ public sealed record SweepJobOptions
     public bool Resume { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    public string CacheDirectory { get; init; } = Coordinator.Data.CorpusArgument.DefaultCacheDirectory;
 }

@@ -15,7 +15,7 @@ public sealed record TrainingJobOptions
     /// <summary>--set key=value overrides, applied after the config file (or the resumed checkpoint's config).</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
 
-    /// <summary>The UTF-8 text file to train on.</summary>
+    /// <summary>The UTF-8 text file to train on (as given on the command line, where it may name a shipped corpus instead).</summary>
     public required string Data { get; init; }
 
     public required string OutputDirectory { get; init; }
@@ -99,8 +99,11 @@ public static class TrainingJob
 
     /// <summary>Reads the data, builds or reloads the tokenizer and creates the output folder (only once all of that worked).</summary>
     public static PreparedRun Prepare(TrainingJobOptions options, ResolvedRun resolved, Action<string> log)
+        => Prepare(options, resolved, TextCorpus.Read(options.Data), log);
+
+    /// <summary>As above, with the text already read (e.g. a corpus shipped inside the program).</summary>
+    public static PreparedRun Prepare(TrainingJobOptions options, ResolvedRun resolved, string text, Action<string> log)
     {
-        var text = TextCorpus.Read(options.Data);
         var (config, tokenizer) = resolved.Checkpoint is { Tokenizer: var saved } ? (resolved.Config, saved) : ResolveTokenizer(resolved.Config, text);
         log($"Tokenizer: {tokenizer.Kind}, vocab_size {tokenizer.VocabSize}; {ParameterCount.Of(config).Total:N0} parameters.");
         var sampler = EpochSampler.Of(text, tokenizer, config);
