@@ -44,6 +44,11 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: {e.Message}");
         return 2;
     }
+    if (result.GetValue(threads) < 0)
+    {
+        Console.Error.WriteLine($"worker: --threads {result.GetValue(threads)} is negative; pass 0 (every core) or a thread count.");
+        return 2;
+    }
     var deviceName = result.GetValue(device)!;
     if (DeviceCheck.Problem(deviceName) is { } problem)
     {
@@ -60,7 +65,7 @@ root.SetAction(async (result, cancel) =>
         Token = secret,
         Tls = tls,
         Name = result.GetValue(name)!,
-        Threads = result.GetValue(threads),
+        Threads = WorkerOptions.ThreadsFor(result.GetValue(threads), Environment.ProcessorCount),
         Device = deviceName,
         Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
     };

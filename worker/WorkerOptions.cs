@@ -14,11 +14,21 @@ public sealed record WorkerOptions
 
     public required string Name { get; init; }
 
-    /// <summary>ONNX Runtime threads (0: every core).</summary>
+    /// <summary>ONNX Runtime threads, as many as it really uses (what the coordinator is told): see <see cref="ThreadsFor"/>.</summary>
     public int Threads { get; init; }
 
     public string Device { get; init; } = "cpu";
 
     /// <summary>How long to keep trying to join, and how long the coordinator may be silent before this worker gives up.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// --threads as a count: N as given, 0 for every core this process may use (what .NET counts, which
+    /// honours a container's CPU limit), passed to ONNX Runtime as such so the number reported is the number used.
+    /// </summary>
+    public static int ThreadsFor(int requested, int cores)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(requested);
+        return requested > 0 ? requested : Math.Max(1, cores);
+    }
 }

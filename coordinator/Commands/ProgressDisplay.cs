@@ -35,6 +35,6 @@ public sealed class ProgressDisplay : ITrainingObserver
     }
 
     public void OnEvaluation(EvaluationReport report)
-        => AnsiConsole.MarkupLineInterpolated(
-            $"step {report.Step,6}  epoch {report.Epoch,3}  train loss {report.TrainLoss:F4}  val loss [green]{report.ValLoss:F4}[/]  perplexity {report.ValPerplexity:F2}  lr {report.LearningRate:E2}  {report.TokensPerSecond:N0} tok/s");
+        => TerminalLog.Markup(Markup.Escape(
+            $"step {report.Step,6}  epoch {report.Epoch,3}  train loss {report.TrainLoss:F4}  val loss ") + $"[green]{report.ValLoss:F4}[/]" + Markup.Escape($"  perplexity {report.ValPerplexity:F2}  lr {LearningRateText.Format(report.LearningRate)}  {report.TokensPerSecond:N0} tok/s"));
 }

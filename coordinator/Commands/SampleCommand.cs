@@ -14,16 +14,16 @@ public static class SampleCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (the --out of train).", Required = true };
         var prompt = new Option<string>("--prompt") { Description = "Text to continue.", DefaultValueFactory = _ => "\n" };
         var tokens = new Option<int>("--tokens") { Description = "How many tokens to generate.", DefaultValueFactory = _ => 500 };
-        var temperature = new Option<double>("--temperature") { Description = "Softmax temperature (> 0; lower is more conservative).", DefaultValueFactory = _ => 0.8 };
+        var temperature = new Option<double>("--temperature") { Description = "Softmax temperature (lower is more conservative; 0: greedy, always the most likely token).", DefaultValueFactory = _ => 0.8 };
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1337 };
         var command = new Command("sample", "Generate text from a trained checkpoint.") { checkpoint, prompt, tokens, temperature, topK, seed };
         command.SetAction((result, _) => CommandErrors.Guard(() =>
         {
             var directory = result.GetValue(checkpoint)!;
-            if (result.GetValue(temperature) <= 0)
+            if (!(result.GetValue(temperature) >= 0) || double.IsInfinity(result.GetValue(temperature)))
             {
-                throw new ArgumentException($"--temperature must be > 0, not {result.GetValue(temperature)}.");
+                throw new ArgumentException($"--temperature {result.GetValue(temperature)} must be 0 (greedy: always the most likely token) or above (e.g. 0.8).");
             }
             var (config, tokenizer, contents) = RunCheckpoint.Load(directory);
             if (!contents.ExtraFiles.TryGetValue(TrainingJob.OnnxFile, out var model))

@@ -49,7 +49,7 @@ public static class ServeCommand
                     Port = result.GetValue(distributed.Port),
                     Token = secret,
                     Tls = tls,
-                }, observer, TrainCommand.Log, stop), cancel);
+                }, observer, TrainCommand.Log, stop), cancel, command: "serve");
         }));
         return command;
     }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Distributed;
 using Distributed.Models.Training;
-using Spectre.Console;
 
 namespace Distributed.Coordinator.Commands;
 
@@ -38,11 +37,12 @@ public static class TrainCommand
                     Training = job,
                     Run = run,
                     LocalWorkers = count,
+                    ThreadsPerWorker = options.Threads,
                     Port = result.GetValue(distributed.Port),
                 }, observer, Log, stop), cancel);
         }));
         return command;
     }
 
-    public static void Log(string line) => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]");
+    public static void Log(string line) => TerminalLog.Info(line);
 }

@@ -8,6 +8,9 @@ public sealed record CoordinatorEndpoint(IPAddress Address, int Port)
     /// <summary>null: cleartext HTTP/2.</summary>
     public ServerTls? Tls { get; init; }
 
+    /// <summary>Where the host's own logs go (the run's loggers); null: the console.</summary>
+    public ILoggerFactory? Loggers { get; init; }
+
     /// <summary>Workers the run expects; sizes the connection limit.</summary>
     public int Workers { get; init; }
 

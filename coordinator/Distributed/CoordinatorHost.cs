@@ -20,8 +20,17 @@ public static class CoordinatorHost
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        if (endpoint.Loggers is { } loggers)
+        {
+            builder.Logging.AddProvider(new Commands.ForwardingLoggerProvider(loggers));
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        }
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            // "Unhealthy: the run is over" is the health service doing its job at the end of a run, not an error to show.
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, endpoint));
         builder.Services.AddSingleton(run);
         builder.Services.AddSingleton(new ReducedReplies((int)run.Replica.Layout.TotalLength));

@@ -21,7 +21,7 @@ public sealed record DistributedJobOptions
     /// <summary>null: cleartext HTTP/2 (always so for local workers, which connect over loopback).</summary>
     public ServerTls? Tls { get; init; }
 
-    /// <summary>ONNX Runtime threads of each local worker; 0: the cores divided among the local workers.</summary>
+    /// <summary>ONNX Runtime threads of each local worker (train --threads); 0: the cores divided among the local workers.</summary>
     public int ThreadsPerWorker { get; init; }
 
     /// <summary>The shared run token; null: a random one (local workers get it through their environment).</summary>
@@ -37,7 +37,10 @@ public static class DistributedJob
     /// <summary>Trains a prepared run until its last step or until <paramref name="cancel"/> fires (then checkpoints where it stands).</summary>
     public static RunSummary Run(TrainingJob.PreparedRun prepared, DistributedJobOptions options, ITrainingObserver observer, Action<string> log, CancellationToken cancel)
     {
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
+        // Log lines go above the progress bar (not through the console provider, which would write over it),
+        // and in full to <out>/logs/coordinator.log.
+        using var terminal = new Commands.TerminalLoggerProvider(Path.Combine(options.Training.OutputDirectory, "logs", "coordinator.log"));
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(terminal));
         return RunAsync(prepared, options, observer, log, loggers, _ => { }, cancel).GetAwaiter().GetResult();
     }
 
@@ -58,15 +61,18 @@ public static class DistributedJob
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
         await using var host = await CoordinatorHost.StartAsync(run, token,
-            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers }, CancellationToken.None);
+            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers, Loggers = loggers }, CancellationToken.None);
         var shown = options.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : options.Address;
         var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host))}");
         log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
 
+        var threadsEach = WorkerThreads.Each(options.LocalWorkers, options.ThreadsPerWorker, Environment.ProcessorCount);
+        if (options.LocalWorkers > 0 && WorkerThreads.Oversubscription(options.LocalWorkers, threadsEach, Environment.ProcessorCount) is { } crowded)
+        {
+            log($"Warning: {crowded}");
+        }
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
-            ? new LocalWorkers(options.LocalWorkers, address, token,
-                options.ThreadsPerWorker > 0 ? options.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
-                Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
+            ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
         var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();

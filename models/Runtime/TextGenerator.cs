@@ -5,7 +5,8 @@ namespace Distributed.Models.Runtime;
 
 /// <summary>
 /// Autoregressive sampling from the exported inference model (model.onnx): feed the last
-/// max_sequence_length tokens, take the last position's logits, apply temperature and top-k, draw.
+/// max_sequence_length tokens, take the last position's logits, apply temperature and top-k, draw
+/// (or, at temperature 0, take the most likely token).
 /// </summary>
 public sealed class TextGenerator(byte[] inferenceModel, int maxSequenceLength, int threads = 0) : IDisposable
 {
@@ -18,7 +19,10 @@ public sealed class TextGenerator(byte[] inferenceModel, int maxSequenceLength, 
         {
             throw new ArgumentException("The prompt must contain at least one token.", nameof(prompt));
         }
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(temperature);
+        if (!(temperature >= 0) || double.IsInfinity(temperature))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be 0 (greedy) or a finite positive number.");
+        }
         var tokens = prompt.ToList();
         using var runOptions = new RunOptions();
         for (var n = 0; n < count; n++)
@@ -35,9 +39,24 @@ public sealed class TextGenerator(byte[] inferenceModel, int maxSequenceLength, 
         return tokens;
     }
 
-    /// <summary>Draws from softmax(logits / temperature) restricted to the top-k logits (k &lt;= 0: all).</summary>
+    /// <summary>
+    /// Draws from softmax(logits / temperature) restricted to the top-k logits (k &lt;= 0: all); temperature 0
+    /// is the limit of that, greedy decoding: the most likely token (the first of equals), drawing nothing.
+    /// </summary>
     public static int Sample(ReadOnlySpan<float> logits, double temperature, int topK, Rng rng)
     {
+        if (temperature == 0)
+        {
+            var best = 0;
+            for (var i = 1; i < logits.Length; i++)
+            {
+                if (logits[i] > logits[best])
+                {
+                    best = i;
+                }
+            }
+            return best;
+        }
         var order = Enumerable.Range(0, logits.Length).ToArray();
         var values = logits.ToArray();
         Array.Sort(values.Select(v => -v).ToArray(), order);

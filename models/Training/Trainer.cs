@@ -147,7 +147,7 @@ public sealed class Trainer : IDisposable
 
 /// <summary>The loss became NaN or infinite: the run cannot continue.</summary>
 public sealed class TrainingDivergedException(int step, float loss, double learningRate)
-    : Exception($"Training diverged at step {step}: the loss is {loss}. Lower learning_rate (now {learningRate:G3}) or set grad_clip (e.g. 1.0).")
+    : Exception($"Training diverged at step {step}: the loss is {loss}. Lower learning_rate (now {LearningRateText.Format(learningRate)}) or set grad_clip (e.g. 1.0).")
 {
     public int Step { get; } = step;
 }
