@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distributed.Coordinator.Distributed;
 using Distributed.Coordinator.Reports;
 using Distributed.Coordinator.Search;
 using Distributed.Models.Experiments;
@@ -13,7 +14,7 @@ public static class SweepCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "Sweep file: base config, search space, strategy (see configs/sweep-shakespeare.json).", Required = true };
-        var data = new Option<string>("--data") { Description = "UTF-8 text file, or 'tinyshakespeare'.", Required = true };
+        var data = new Option<string>("--data") { Description = "UTF-8 text file, or 'tinyshakespeare' (shipped inside the program).", Required = true };
         var workers = new Option<int>("--workers") { Description = "Worker processes on this machine, shared by the trials.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output folder: experiments.db, results.csv, charts, trials/.", DefaultValueFactory = _ => "sweep" };
         var resume = new Option<bool>("--resume") { Description = "Continue the sweep in --out without redoing finished trials." };
@@ -37,8 +38,14 @@ public static class SweepCommand
             {
                 throw new ArgumentException($"--workers {options.Workers} must be at least 1.");
             }
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .SetMinimumLevel(LogLevel.Warning));
+            using var terminal = new TerminalLoggerProvider();
+            using var loggers = LoggerFactory.Create(b => b.AddProvider(terminal).SetMinimumLevel(LogLevel.Warning));
+            // Trials share the machine: every worker gets the cores divided among all of them.
+            var cores = Environment.ProcessorCount;
+            if (WorkerThreads.Oversubscription(options.Workers, WorkerThreads.Each(options.Workers, 0, cores), cores) is { } crowded)
+            {
+                TerminalLog.Warning($"Warning: {crowded}");
+            }
             var clock = System.Diagnostics.Stopwatch.StartNew();
             // Ctrl+C or SIGTERM stops the sweep between trials' steps; unfinished trials run again with --resume.
             using var stop = StopSignal.Listen(cancel);
@@ -49,12 +56,15 @@ public static class SweepCommand
                 // A log file has no width limit; Spectre would otherwise assume 80 columns and wrap every value.
                 AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
             }
-            var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList());
+            var files = SweepReport.Write(options.OutputDirectory, trials, spec.Space.Select(d => d.Field).ToList(),
+                logScaleFields: spec.Space.OfType<Models.Search.LogUniformDimension>().Select(d => d.Field).ToList());
+            var folder = Path.GetFullPath(options.OutputDirectory);
             if (stop.Token.IsCancellationRequested)
             {
-                AnsiConsole.MarkupLineInterpolated($"[bold]Interrupted[/]{(stop.Received is { } signal ? $" ({signal})" : "")}: continue with sweep --resume --out {Path.GetFullPath(options.OutputDirectory)} (same --config and --data).");
+                TerminalLog.Markup(Markup.Escape($"Interrupted{(stop.Received is { } signal ? $" ({signal})" : "")}: continue with sweep --resume --out {folder} (same --config and --data)."));
             }
-            AnsiConsole.MarkupLineInterpolated($"Sweep {(stop.Token.IsCancellationRequested ? "stopped" : "finished")} in {clock.Elapsed.TotalMinutes:F1} min. Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {Path.GetFullPath(options.OutputDirectory)}; the store is {ExperimentStore.DefaultFileName} (list it with `runs --db`).");
+            TerminalLog.Markup(Markup.Escape($"Sweep {(stop.Token.IsCancellationRequested ? "stopped" : "finished")} in {clock.Elapsed.TotalMinutes:F1} min. " +
+                $"Wrote {string.Join(", ", files.Select(Path.GetFileName))} in {folder}; list its trials with: runs --db {folder}"));
             return 0;
         }));
         return command;

@@ -28,7 +28,8 @@ public sealed class FieldAxis
     }
 
     /// <summary>Chooses the layout from the values the field took across the plotted trials.</summary>
-    public static FieldAxis For(string field, IReadOnlyList<object> values)
+    /// <param name="logScale">The field was searched on a log scale (log_uniform): a log axis whatever range the trials drew.</param>
+    public static FieldAxis For(string field, IReadOnlyList<object> values, bool logScale = false)
     {
         var numbers = values.Select(ParamValue.AsNumber).ToList();
         if (values.Count == 0 || numbers.Any(n => n is null || !double.IsFinite(n.Value)))
@@ -37,12 +38,13 @@ public sealed class FieldAxis
         var min = numbers.Min(n => n!.Value);
         var max = numbers.Max(n => n!.Value);
         // learning_rate 1e-4..3e-3 crowds the small values into the left edge on a linear axis.
-        if (min > 0 && max / min > 10)
+        if (min > 0 && (logScale || max / min > 10))
         {
             var (positions, labels) = LogTicks.For(min, max);
             var lo = Math.Log10(min);
             var hi = Math.Log10(max);
-            var pad = (hi - lo) * 0.08;
+            // Padded by a share of the range, and by enough that a narrow draw still has its ticks in view.
+            var pad = Math.Max((hi - lo) * 0.08, 0.1);
             return new FieldAxis(FieldAxisKind.Log, $"{field} (log scale)", (positions, labels), (lo - pad, hi + pad), []);
         }
 

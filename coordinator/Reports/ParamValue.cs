@@ -45,11 +45,20 @@ public static class ParamValue
         _ => value.ToString() ?? "",
     };
 
-    /// <summary>Short text for people (terminal table, chart labels): 4 significant digits for doubles, lower-case exponent.</summary>
+    /// <summary>
+    /// Short text for people (terminal tables, chart labels): up to 4 significant digits; small and large
+    /// doubles (learning rates) with a lower-case two-digit exponent, as in "lr 9.86e-04".
+    /// </summary>
     public static string ToDisplayString(object? value) => value switch
     {
-        double d => d.ToString("g4", CultureInfo.InvariantCulture),
-        float f => f.ToString("g4", CultureInfo.InvariantCulture),
+        double d => Short(d),
+        float f => Short(f),
+        JsonElement { ValueKind: JsonValueKind.Number } e when !e.TryGetInt64(out _) => Short(e.GetDouble()),
         _ => ToInvariantString(value),
     };
+
+    private static string Short(double value) =>
+        value != 0 && double.IsFinite(value) && (Math.Abs(value) < 1e-2 || Math.Abs(value) >= 1e5)
+            ? value.ToString("0.###e+00", CultureInfo.InvariantCulture)
+            : value.ToString("g4", CultureInfo.InvariantCulture);
 }

@@ -11,15 +11,15 @@ public static class SweepReport
     /// <summary>
     /// Ranks <paramref name="trials"/> (lowest best validation loss first, failed and pending last),
     /// prints the table, and writes results.csv, loss_curves.png and one val_loss_vs_&lt;field&gt;.png
-    /// per swept field into <paramref name="outputDirectory"/>.
+    /// per swept field that took more than one value into <paramref name="outputDirectory"/>.
     /// </summary>
+    /// <param name="console">Where the table goes (tests pass a recording one); null: the terminal.</param>
+    /// <param name="logScaleFields">Fields searched log-uniformly, charted on a log axis.</param>
     /// <returns>The full paths of the files written, results.csv first.</returns>
-    public static IReadOnlyList<string> Write(string outputDirectory, IReadOnlyList<TrialResult> trials, IReadOnlyList<string> sweptFields) =>
-        Write(outputDirectory, trials, sweptFields, AnsiConsole.Console);
-
-    /// <summary>As above, printing the table to <paramref name="console"/> (tests pass a recording one).</summary>
-    public static IReadOnlyList<string> Write(string outputDirectory, IReadOnlyList<TrialResult> trials, IReadOnlyList<string> sweptFields, IAnsiConsole console)
+    public static IReadOnlyList<string> Write(string outputDirectory, IReadOnlyList<TrialResult> trials, IReadOnlyList<string> sweptFields,
+        IAnsiConsole? console = null, IReadOnlyCollection<string>? logScaleFields = null)
     {
+        console ??= AnsiConsole.Console;
         var ranked = TrialRanking.Rank(trials);
         ResultsTable.Print(console, ranked, sweptFields);
 
@@ -37,7 +37,15 @@ public static class SweepReport
         foreach (var field in sweptFields)
         {
             var chart = Path.Combine(outputDirectory, ValLossByFieldChart.FileName(field));
-            ValLossByFieldChart.Write(chart, field, ranked);
+            // A field every trial gave the same value shows nothing about that field: no chart (and none left from before).
+            var values = trials.Where(t => t.Params.ContainsKey(field)).Select(t => ParamValue.ToInvariantString(t.Params[field])).Distinct().ToList();
+            if (values.Count == 1)
+            {
+                File.Delete(chart);
+                console.MarkupLineInterpolated($"No {Path.GetFileName(chart)}: every trial used {field}={values[0]}.");
+                continue;
+            }
+            ValLossByFieldChart.Write(chart, field, ranked, logScaleFields?.Contains(field) == true);
             written.Add(chart);
         }
         return written;

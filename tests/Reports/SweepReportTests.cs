@@ -1,4 +1,5 @@
 using Distributed.Coordinator.Reports;
+using Distributed.Models.Experiments;
 using Distributed.Tests.Checkpoints;
 using Spectre.Console;
 
@@ -91,5 +92,48 @@ public sealed class SweepReportTests : IDisposable
         // Nothing drawn in a trial colour: the colour checks above do tell data from an empty frame.
         Assert.Equal(0, Png.CountColor(File.ReadAllBytes(files[1]), "#1f77b4"));
         Assert.Equal(0, Png.CountColor(File.ReadAllBytes(files[2]), "#ff4500"));
+    }
+
+    [Fact]
+    public void AFieldEveryTrialGaveTheSameValueGetsNoChart()
+    {
+        var trials = SyntheticSweep.FourTrials().Select(t => t with { Params = new Dictionary<string, object>(t.Params) { ["n_layer"] = 4L } }).ToList();
+        File.WriteAllText(Path.Combine(_temp.Path, "val_loss_vs_n_layer.png"), "left from an earlier report");
+
+        var files = WriteReport(trials);
+
+        Assert.Equal(["results.csv", "loss_curves.png", "val_loss_vs_learning_rate.png", "val_loss_vs_activation.png"], files.Select(Path.GetFileName));
+        Assert.False(File.Exists(Path.Combine(_temp.Path, "val_loss_vs_n_layer.png")));
+        Assert.Contains("No val_loss_vs_n_layer.png: every trial used n_layer=4.", _terminal.ToString());
+    }
+
+    [Fact]
+    public void LegendsNameEachTrialsHyperparametersAndHowItEnded()
+    {
+        var trials = SyntheticSweep.FourTrials();
+
+        Assert.Equal("trial 2: learning_rate=1e-03 n_layer=4 activation=gelu", LossCurvesChart.Label(trials[2]));
+        Assert.Equal("trial 3: learning_rate=3e-04 n_layer=2 activation=relu (stopped early)", LossCurvesChart.Label(trials[3]));
+        Assert.EndsWith("(failed)", LossCurvesChart.Label(trials[1]));
+        Assert.EndsWith("(interrupted)", LossCurvesChart.Label(trials[0] with { Status = TrialStatus.Running }));
+    }
+
+    [Fact]
+    public void ALogUniformFieldIsChartedOnALogAxisHoweverNarrowItsDraws()
+    {
+        object[] draws = [2e-4, 3.5e-4, 5e-4];
+
+        Assert.Equal(FieldAxisKind.Linear, FieldAxis.For("learning_rate", draws).Kind);
+        var axis = FieldAxis.For("learning_rate", draws, logScale: true);
+        Assert.Equal(FieldAxisKind.Log, axis.Kind);
+        Assert.Equal("learning_rate (log scale)", axis.Label);
+        Assert.Contains("3e-4", axis.Ticks!.Value.Labels);
+        // The limits leave room around the draws.
+        Assert.True(axis.Limits!.Value.Min < Math.Log10(2e-4) && axis.Limits.Value.Max > Math.Log10(5e-4));
+
+        var narrow = SyntheticSweep.FourTrials().Select((t, i) => t with { Params = new Dictionary<string, object>(t.Params) { ["learning_rate"] = draws[i % 3] } }).ToList();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(_terminal) });
+        var files = SweepReport.Write(_temp.Path, narrow, SyntheticSweep.Fields, console, logScaleFields: ["learning_rate"]);
+        Assert.Contains(files, f => Path.GetFileName(f) == "val_loss_vs_learning_rate.png");
     }
 }
