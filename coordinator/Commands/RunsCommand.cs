@@ -20,6 +20,11 @@ public static class RunsCommand
         var command = new Command("runs", "List recorded training runs and sweeps.") { database };
         command.SetAction((result, _) => CommandErrors.Guard(() =>
         {
+            if (Console.IsOutputRedirected)
+            {
+                // A file or pipe has no width; Spectre would assume 80 columns and wrap every value.
+                AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+            }
             Print(AnsiConsole.Console, result.GetValue(database)!);
             return 0;
         }));
@@ -52,15 +57,28 @@ public static class RunsCommand
             var finished = run.FinishedAt is { } end ? $", finished {Time(end)}" : "";
             var seconds = run.Seconds is { } s ? $", {s.ToString("F1", CultureInfo.InvariantCulture)} s" : "";
             var table = new Table()
-                .Title(Markup.Escape($"run {run.Id}: {run.Kind} '{run.Name}', {run.Status}, started {Time(run.CreatedAt)}{finished}{seconds}"))
-                .AddColumns("trial", "status", "params", "best val loss", "final val loss", "seconds", "checkpoint");
-            foreach (var trial in store.Trials(run.Id))
+                .Title(Markup.Escape($"run {run.Id}: {run.Kind} '{run.Name}', {run.Status}, started {Time(run.CreatedAt)}{finished}{seconds}"));
+            // Numbers never wrap (a loss broken over two lines misreads); the text columns take the squeeze.
+            table.AddColumn(new TableColumn("trial").RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("status").NoWrap());
+            table.AddColumn("params");
+            table.AddColumn(new TableColumn("best val").RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("final val").RightAligned().NoWrap());
+            table.AddColumn(new TableColumn("sec").RightAligned().NoWrap());
+            table.AddColumn("checkpoint");
+            var trials = store.Trials(run.Id);
+            foreach (var trial in trials)
             {
-                table.AddRow(trial.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(trial.Status + (trial.Reason is { } reason ? $": {reason}" : "")),
+                table.AddRow(trial.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(trial.Status),
                     Markup.Escape(Params(trial.ParamsJson)), Loss(trial.BestValLoss), Loss(trial.FinalValLoss),
                     trial.Seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "", Markup.Escape(trial.CheckpointPath ?? ""));
             }
             console.Write(table);
+            // Reasons are free text: below the table, so the columns keep their room.
+            foreach (var trial in trials.Where(t => t.Reason is not null))
+            {
+                console.WriteLine($"  trial {trial.Index}: {trial.Status}: {trial.Reason}");
+            }
         }
     }
 
