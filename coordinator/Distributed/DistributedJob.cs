@@ -53,7 +53,7 @@ public static class DistributedJob
         }
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
             loggers.CreateLogger<DistributedRun>(), resume);
-        run.EpochValidated += observer.OnEvaluation;
+        run.Validated += observer.OnEvaluation;
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.

@@ -122,7 +122,7 @@ public sealed partial class DistributedRun : IDisposable
     public Task<RunSummary> Completion => _completion.Task;
 
     /// <summary>Raised on the run's loop (not under its lock) after each validation: a row of the run's table.</summary>
-    public event Action<EvaluationReport>? EpochValidated;
+    public event Action<EvaluationReport>? Validated;
 
     /// <summary>Asked on the run's loop after each validation: a reason to stop early (patience, successive halving), or null to go on.</summary>
     public Func<EvaluationReport, string?>? StopRule { get; set; }
@@ -240,10 +240,23 @@ public sealed partial class DistributedRun : IDisposable
         lock (_gate)
         {
             RequireMember(caller, null);
+            if (caller.Downloading)
+            {
+                throw new Refusal(RefusalKind.Busy, $"{caller} is already downloading the state; one download per worker.").ToException();
+            }
+            caller.Downloading = true;
         }
+        var release = () =>
+        {
+            lock (_gate)
+            {
+                caller.Downloading = false;
+            }
+        };
         if (!await _stateDownloads.WaitAsync(_options.Timeout, cancel))
         {
-            throw new Refusal(RefusalKind.Full, $"{MaxStateDownloads} state downloads are already under way; try again.").ToException();
+            release();
+            throw new Refusal(RefusalKind.Busy, $"{MaxStateDownloads} state downloads are already under way; try again.").ToException();
         }
         try
         {
@@ -251,11 +264,16 @@ public sealed partial class DistributedRun : IDisposable
             {
                 RequireMember(caller, null);
                 var tensors = Replica.StateBuffers.Select(b => (b.Name, (float[])b.Buffer.Data.Clone())).ToList();
-                return new StateDownload(_position.Step, tensors, () => _stateDownloads.Release());
+                return new StateDownload(_position.Step, tensors, () =>
+                {
+                    release();
+                    _stateDownloads.Release();
+                });
             }
         }
         catch
         {
+            release();
             _stateDownloads.Release();
             throw;
         }
@@ -304,13 +322,9 @@ public sealed partial class DistributedRun : IDisposable
     {
         _phase = RunPhase.Done;
         _trainClock.Stop();
-        foreach (var member in _membership.Members)
-        {
-            member.Link?.Close(membershipChanged: true);
-            member.Link = null;
-        }
+        CloseLinks();
         var steps = _position.Step - _firstStep;
-        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (reduction, replica update, gRPC)",
+        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, replica update, gRPC, evaluation, files)",
             Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, steps), steps);
         var seconds = _priorSeconds + _trainClock.Elapsed.TotalSeconds;
         var summary = new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(seconds, 1e-9), seconds, _position.Step,
