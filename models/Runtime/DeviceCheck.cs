@@ -42,5 +42,5 @@ public static class DeviceCheck
     /// <summary>The refusal of a CUDA device by a CPU build, saying how to build for GPU (or, <paramref name="instead"/>, what else to do).</summary>
     public static string NotGpuBuild(string what, string instead = "use --device cpu")
         => $"{what}: this build has only ONNX Runtime's CPU execution provider. Build for GPU with `{GpuBuild}` " +
-           $"(the Microsoft.ML.OnnxRuntime.Gpu package; it needs CUDA and cuDNN on the machine), or {instead}.";
+           $"(the Microsoft.ML.OnnxRuntime.Gpu package; running it needs an NVIDIA GPU and CUDA 13), or {instead}.";
 }

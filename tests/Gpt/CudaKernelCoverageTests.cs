@@ -2,6 +2,7 @@ using Distributed.Models;
 using Distributed.Models.Config;
 using Distributed.Models.Gpt;
 using Distributed.Models.Graph;
+using Distributed.Models.Runtime;
 using Distributed.Onnx;
 using Distributed.Tests.Checkpoints;
 using Google.Protobuf;
@@ -70,6 +71,27 @@ public class CudaKernelCoverageTests(ITestOutputHelper output)
         Assert.NotNull(table.Problem("ai.onnx", "Pad", 19, ["int64", "int64"]));         // CUDA Pad: bool and floating types
         Assert.Null(table.Problem("ai.onnx", "Where", 16, ["bool", "float", "float"]));
         Assert.NotNull(table.Problem("ai.onnx", "Where", 16, ["float", "float", "float"]));
+    }
+
+    /// <summary>The GPU build runs ORT 1.31.0 from the CUDA package (managed and native alike); the CPU build 1.31.1.</summary>
+    [Fact]
+    public void The_build_runs_the_onnx_runtime_it_names()
+    {
+        var providers = OrtEnv.Instance().GetAvailableProviders();
+        var managed = typeof(InferenceSession).Assembly.GetName().Version!;
+        if (DeviceCheck.IsGpuBuild)
+        {
+            Assert.Equal("1.31.0", OrtEnv.Instance().GetVersionString());
+            Assert.Equal(new Version(1, 31, 0), new Version(managed.Major, managed.Minor, managed.Build));
+            Assert.Contains("CUDAExecutionProvider", providers);
+            Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime_providers_cuda.so")));
+        }
+        else
+        {
+            Assert.Equal("1.31.1", OrtEnv.Instance().GetVersionString());
+            Assert.DoesNotContain("CUDAExecutionProvider", providers);
+        }
+        Assert.Contains("CPUExecutionProvider", providers);
     }
 
     [Theory]
