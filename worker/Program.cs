@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Distributed.Models.Runtime;
 using Distributed.Protocol;
 using Distributed.Worker;
 using Microsoft.AspNetCore.Connections;
@@ -51,10 +52,7 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: {problem}");
         return 2;
     }
-    if (deviceName.StartsWith("cuda:", StringComparison.Ordinal))
-    {
-        Distributed.Models.Runtime.SessionFactory.CudaDevice = int.Parse(deviceName["cuda:".Length..]);
-    }
+    SessionFactory.CudaDevice = DeviceCheck.CudaIndex(deviceName);
     var options = new WorkerOptions
     {
         Coordinator = coordinatorUri,

@@ -14,6 +14,9 @@ public sealed record DistributedJobOptions
     /// <summary>Start this many worker processes on this machine; 0: wait for remote workers.</summary>
     public int LocalWorkers { get; init; }
 
+    /// <summary>The --device of each local worker (e.g. cuda:0, cuda:1); null: every one on the CPU.</summary>
+    public IReadOnlyList<string>? Devices { get; init; }
+
     public IPAddress Address { get; init; } = IPAddress.Loopback;
 
     public int Port { get; init; }
@@ -66,7 +69,7 @@ public static class DistributedJob
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
             ? new LocalWorkers(options.LocalWorkers, address, token,
                 options.ThreadsPerWorker > 0 ? options.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / options.LocalWorkers),
-                Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
+                Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout, options.Devices)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
         var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();
