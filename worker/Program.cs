@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Distributed.Models.Runtime;
 using Distributed.Protocol;
 using Distributed.Worker;
 using Microsoft.AspNetCore.Connections;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://10.0.0.1:5000, or https://HOST:PORT when it serves TLS.", Required = true };
 var token = new Option<string?>("--token") { Description = $"The run's shared token (default: ${RunToken.EnvironmentVariable})." };
 var healthPort = new Option<int>("--health-port") { Description = "Port of this worker's grpc.health.v1 service (0: any free port).", DefaultValueFactory = _ => 0 };
+var healthBind = new Option<string>("--health-bind") { Description = "Address of the health service (0.0.0.0 for probes from outside, e.g. Kubernetes).", DefaultValueFactory = _ => "127.0.0.1" };
 var device = new Option<string>("--device") { Description = "cpu, or cuda:K on a GPU build.", DefaultValueFactory = _ => "cpu" };
 var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
 var name = new Option<string>("--name") { Description = "Name in the coordinator's logs.", DefaultValueFactory = _ => $"{Environment.MachineName}:{Environment.ProcessId}" };
@@ -17,7 +19,7 @@ var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client cert
 var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, device, threads, name, timeout, ca, tlsCert, tlsKey,
+    coordinator, token, healthPort, healthBind, device, threads, name, timeout, ca, tlsCert, tlsKey,
 };
 root.SetAction(async (result, cancel) =>
 {
@@ -55,10 +57,7 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: {problem}");
         return 2;
     }
-    if (deviceName.StartsWith("cuda:", StringComparison.Ordinal))
-    {
-        Distributed.Models.Runtime.SessionFactory.CudaDevice = int.Parse(deviceName["cuda:".Length..]);
-    }
+    SessionFactory.CudaDevice = DeviceCheck.CudaIndex(deviceName);
     var options = new WorkerOptions
     {
         Coordinator = coordinatorUri,
@@ -70,13 +69,18 @@ root.SetAction(async (result, cancel) =>
         Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
     };
 
+    if (!IPAddress.TryParse(result.GetValue(healthBind), out var healthAddress))
+    {
+        Console.Error.WriteLine($"worker: --health-bind {result.GetValue(healthBind)} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for probes from outside).");
+        return 2;
+    }
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
     builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
         // A failed start throws as well, and is reported below in one line rather than as a logged stack trace.
         .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
-    builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Any, result.GetValue(healthPort), l => l.Protocols = HttpProtocols.Http2));
+    builder.WebHost.ConfigureKestrel(k => k.Listen(healthAddress, result.GetValue(healthPort), l => l.Protocols = HttpProtocols.Http2));
     var health = new WorkerHealth();
     builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton<WorkerLoop>();
     builder.Services.AddGrpc();

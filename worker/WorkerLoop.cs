@@ -16,8 +16,8 @@ namespace Distributed.Worker;
 /// A worker's life: join, then take assignments until told to stop. For each assignment: bring the
 /// local replica up to the coordinator's state if needed, fetch the shard, and for every step compute
 /// the gradient with the training graph, stream it in buckets, receive the averaged buckets and the
-/// step's closing message, and apply the same update as the coordinator. At the end of an epoch,
-/// score the validation shard and report it.
+/// step's closing message, and apply the same update as the coordinator. After an assignment that
+/// ends at an evaluation (validate_at_end), score the validation shard and report it.
 /// </summary>
 public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogger<WorkerLoop> log)
 {

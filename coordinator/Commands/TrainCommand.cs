@@ -15,7 +15,8 @@ public static class TrainCommand
         var training = new TrainingOptions();
         var distributed = new DistributedOptions();
         var workers = new Option<int>("--workers") { Description = "Train data-parallel with N worker processes on this machine (0: in this process).", DefaultValueFactory = _ => 0 };
-        var command = new Command("train", "Train a GPT on a text file.") { workers };
+        var devices = new Option<string?>(LocalDevices.Option) { Description = "One GPU per local worker, e.g. cuda:0,cuda:1 with --workers 2 (GPU build only)." };
+        var command = new Command("train", "Train a GPT on a text file.") { workers, devices };
         training.AddTo(command);
         distributed.AddTo(command);
         command.SetAction((result, cancel) => CommandErrors.Guard(() =>
@@ -26,6 +27,7 @@ public static class TrainCommand
             {
                 throw new ArgumentException($"--workers {count} is negative; pass 0 (the default) to train in this process, or N >= 1 for N worker processes.");
             }
+            var localDevices = LocalDevices.Parse(result.GetValue(devices), count);
             if (count == 0)
             {
                 return TrainingRun.Execute(options, _ => { }, (job, prepared, observer, stop) => TrainingJob.Run(prepared, job, observer, stop), cancel);
@@ -38,6 +40,7 @@ public static class TrainCommand
                     Run = run,
                     LocalWorkers = count,
                     ThreadsPerWorker = options.Threads,
+                    Devices = localDevices,
                     Port = result.GetValue(distributed.Port),
                 }, observer, Log, stop), cancel);
         }));

@@ -18,7 +18,7 @@ public sealed class CheckpointWriter : IDisposable
         _worker = Task.Factory.StartNew(Drain, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>Queues a write; the task completes when it is done (or has failed and been logged).</summary>
+    /// <summary>Queues a write; the task completes when it is done, or has failed and been logged.</summary>
     public Task Enqueue(Action write)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -37,11 +37,15 @@ public sealed class CheckpointWriter : IDisposable
             {
                 write();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e)
             {
+                // A full disk, a lost mount: the run goes on (its last valid checkpoint stays on disk) and says so.
                 _log.LogError("Writing the run's files failed: {Message}. Training goes on; the previous checkpoint stays valid.", e.Message);
             }
-            done.SetResult();
+            finally
+            {
+                done.SetResult();
+            }
         }
     }
 

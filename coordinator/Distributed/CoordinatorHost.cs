@@ -38,9 +38,11 @@ public static class CoordinatorHost
         {
             options.Interceptors.Add<RefusalInterceptor>();
             options.MaxReceiveMessageSize = CoordinatorConnection.MaxMessageBytes;
+            // No compressed messages: a gzip bomb would get round the control calls' 64 KiB body limit.
+            options.CompressionProviders = [];
         });
         builder.Services.AddGrpcHealthChecks()
-            .AddCheck("run", () => run.Phase == RunPhase.Done ? HealthCheckResult.Unhealthy("the run is over") : HealthCheckResult.Healthy());
+            .AddCheck("run", () => run.Completion.IsCompleted ? HealthCheckResult.Unhealthy("the run is over") : HealthCheckResult.Healthy());   // no lock: probes need no token
         var app = builder.Build();
         if (endpoint.Tls is null && !IPAddress.IsLoopback(endpoint.Address))
         {

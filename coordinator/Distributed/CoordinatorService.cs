@@ -95,14 +95,15 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
     }
 
     /// <summary>
-    /// One member's all-reduce for one assignment. The stream must start within the run's timeout and
-    /// may idle between buckets at most the step timeout: no authenticated stream is held open for nothing.
+    /// One member's all-reduce for one assignment. Its first bucket must come within the step timeout
+    /// (the worker opens the stream, then computes), and later ones within twice that (a fast member
+    /// also waits for the slowest, who has the step timeout to deliver): no stream is held open for nothing.
     /// </summary>
     public override async Task AllReduce(IAsyncStreamReader<GradientBucket> requestStream, IServerStreamWriter<ReduceReply> responseStream, ServerCallContext context)
     {
         try
         {
-            if (!await Next(requestStream, run.Options.Timeout, context.CancellationToken, CancellationToken.None))
+            if (!await Next(requestStream, run.Options.StepTimeout, context.CancellationToken, CancellationToken.None))
             {
                 return;
             }
@@ -113,7 +114,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         }
         var first = requestStream.Current;
         var caller = Caller(first.WorkerId, context);
-        using var link = new GrpcGradientLink(replies);
+        var link = new GrpcGradientLink(replies);
         run.OpenStream(caller, first.Generation, first.ModelFingerprint, link);
         // One writer per stream: reduced buckets go out in order as soon as the run posts them.
         var writer = Task.Run(async () =>
@@ -129,36 +130,39 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             {
                 if (bucket.WorkerId != caller.Id)
                 {
+                    run.StreamBroke(caller, link, $"it sent a gradient in the name of '{Membership.Shorten(bucket.WorkerId)}'");
                     throw new Refusal(RefusalKind.PermissionDenied, $"A gradient in the name of '{Membership.Shorten(bucket.WorkerId)}' on {caller}'s stream.").ToException();
                 }
-                run.AcceptBucket(caller, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
-                if (!await Next(requestStream, run.Options.StepTimeout, context.CancellationToken, link.Aborted))
+                run.AcceptBucket(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
+                if (!await Next(requestStream, 2 * run.Options.StepTimeout, context.CancellationToken, link.Aborted))
                 {
                     break;
                 }
             }
-            run.CloseStream(caller, link);
         }
         catch (Exception e) when (link.Aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException
                                       || e is RunRefusedException { Refusal.Kind: RefusalKind.Stale })
         {
             // The generation ended under the member: let it read what was already sent (e.g. the last
             // step's closing message), then tell it to ask for a new assignment.
+            run.CloseStream(caller, link);
             await Task.WhenAny(writer, Task.Delay(run.Options.Timeout));
-            throw new RpcException(new Status(StatusCode.Aborted, "The workers changed; ask for a new assignment."));
+            throw new RpcException(new Status(StatusCode.Aborted, e is RunRefusedException refused ? refused.Message : "The workers changed; ask for a new assignment."));
         }
         catch (TimeoutException e)
         {
-            run.StreamBroke(caller, e.Message);
+            run.StreamBroke(caller, link, e.Message);
             throw new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException || e is RpcException { StatusCode: StatusCode.Cancelled })
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException || e is RpcException { StatusCode: not StatusCode.Aborted })
         {
-            run.StreamBroke(caller, $"{e.GetType().Name}: {e.Message}");
+            run.StreamBroke(caller, link, $"{e.GetType().Name}: {e.Message}");
             throw;
         }
         finally
         {
+            // However the stream ended, the member's link ends with it (a no-op if the run already closed it).
+            run.CloseStream(caller, link);
             _ = writer.ContinueWith(t => log.LogDebug("An all-reduce writer ended: {Error}", t.Exception?.GetBaseException().Message),
                 TaskContinuationOptions.OnlyOnFaulted);
         }

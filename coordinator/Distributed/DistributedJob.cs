@@ -14,6 +14,9 @@ public sealed record DistributedJobOptions
     /// <summary>Start this many worker processes on this machine; 0: wait for remote workers.</summary>
     public int LocalWorkers { get; init; }
 
+    /// <summary>The --device of each local worker (e.g. cuda:0, cuda:1); null: every one on the CPU.</summary>
+    public IReadOnlyList<string>? Devices { get; init; }
+
     public IPAddress Address { get; init; } = IPAddress.Loopback;
 
     public int Port { get; init; }
@@ -56,7 +59,7 @@ public static class DistributedJob
         }
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
             loggers.CreateLogger<DistributedRun>(), resume);
-        run.EpochValidated += observer.OnEvaluation;
+        run.Validated += observer.OnEvaluation;
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
@@ -72,7 +75,7 @@ public static class DistributedJob
             log($"Warning: {crowded}");
         }
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
-            ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout)
+            ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout, options.Devices)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
         var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();

@@ -5,23 +5,37 @@ namespace Distributed.Coordinator.Distributed;
 /// <summary>Changes of members: the start, each new generation, and drops (the run goes on without the dropped if it can).</summary>
 public sealed partial class DistributedRun
 {
+    /// <summary>
+    /// At most --workers members (and never more than the global batch: each needs a sequence per
+    /// step); other ready workers wait, and take the place of one that is lost.
+    /// </summary>
+    private int MaxMembers => Math.Min(_options.Workers, Config.BatchSize);
+
     /// <summary>Starts training once enough workers that joined also ask for work (a joined worker gone silent is never waited for).</summary>
     private void TryStart(long now)
     {
         if (_phase == RunPhase.WaitingForWorkers && _membership.Ready(now).Count() >= _options.Workers)
         {
-            _phase = RunPhase.Training;
-            Admit(now);
             _log.LogInformation("All {Count} workers joined; training {Steps} steps ({PerEpoch} per epoch)",
-                _layout.WorldSize, Schedule.TotalSteps - _position.Step, Schedule.StepsPerEpoch);
+                _options.Workers, Schedule.TotalSteps - _position.Step, Schedule.StepsPerEpoch);
+            Admit(now);
         }
     }
 
-    /// <summary>A new generation of the live members and ready newcomers (members first, in rank order), training from where the run stands.</summary>
+    /// <summary>
+    /// A new generation of the live members and ready newcomers (members first, in rank order),
+    /// training from where the run stands; or the run's end when fewer than --min-workers are left.
+    /// </summary>
     private void Admit(long now)
     {
-        // Every member needs at least one sequence per step: extra workers wait (and take over if one is lost).
-        var members = _membership.NextMembers(now, Config.BatchSize);
+        var members = _membership.NextMembers(now, MaxMembers);
+        if (members.Count < _options.MinWorkers)
+        {
+            _log.LogError("Only {Count} workers left, fewer than --min-workers {Min}: stopping the run at step {Step} with a checkpoint",
+                members.Count, _options.MinWorkers, _position.Step);
+            EndRun(interrupted: true, checkpoint: true);   // consistent: a step in flight was never applied
+            return;
+        }
         _membership.NewGeneration(members);
         _layout = new DataParallelLayout(members.Count, Config.BatchSize);
         _reduction.Begin(_position.Step, _layout, newGeneration: true);
@@ -37,8 +51,7 @@ public sealed partial class DistributedRun
     {
         var wasLive = !slot.Dropped;
         var wasMember = _membership.Drop(slot, reason);
-        slot.Link?.Close(membershipChanged: true);
-        slot.Link = null;
+        slot.Detach(null, membershipChanged: true);
         if (wasLive)
         {
             _log.LogWarning("Lost {Worker}: {Reason}", slot, reason);
@@ -51,24 +64,30 @@ public sealed partial class DistributedRun
         {
             ScoreLocally(_validation, rank);
         }
-        var left = _membership.NextMembers(Environment.TickCount64, Config.BatchSize).Count;
-        if (left < _options.MinWorkers)
-        {
-            _log.LogError("Only {Count} workers left, fewer than --min-workers {Min}: stopping the run at step {Step} with a checkpoint",
-                left, _options.MinWorkers, _position.Step);
-            EndRun(interrupted: true, checkpoint: true);   // consistent: a step in flight was never applied
-        }
-        else if (_phase == RunPhase.Training)
+        if (_phase == RunPhase.Training)
         {
             // The step in flight is abandoned: the survivors (and any ready newcomer) redo it on a new split of the data.
-            foreach (var member in _membership.Members)
-            {
-                member.Link?.Close(membershipChanged: true);
-                member.Link = null;
-            }
+            CloseLinks();
             _watch.Abandon();
             Admit(Environment.TickCount64);
-            _log.LogInformation("Re-sharded: generation {Generation}, {Count} workers, redoing step {Step}", _membership.Generation, left, _position.Step);
+            if (_phase != RunPhase.Done)
+            {
+                _log.LogInformation("Re-sharded: generation {Generation}, {Count} workers, redoing step {Step}",
+                    _membership.Generation, _layout.WorldSize, _position.Step);
+            }
+        }
+        else if (_membership.NextMembers(Environment.TickCount64, MaxMembers).Count < _options.MinWorkers)
+        {
+            Admit(Environment.TickCount64);   // ends the run: too few left even with the waiting workers
+        }
+    }
+
+    /// <summary>Ends every member's link: the generation is over under them.</summary>
+    private void CloseLinks()
+    {
+        foreach (var member in _membership.Members)
+        {
+            member.Detach(null, membershipChanged: true);
         }
     }
 }

@@ -17,31 +17,31 @@ public sealed partial class DistributedRun
                     $"Model fingerprint {Membership.Shorten(fingerprint)} does not match the run's {Fingerprint}: the worker built a different model. Run the same release everywhere.").ToException();
             }
             RequireMember(caller, generation);
-            caller.Link?.Close(membershipChanged: false);
-            caller.Link = link;
+            caller.Detach(null, membershipChanged: false);
+            caller.Attach(link, generation);
             _reduction.Attach(caller.Rank, link);
         }
     }
 
-    /// <summary>The member sent its whole assignment: its link ends once the last reply is out.</summary>
+    /// <summary>The member's stream ended (it sent its whole assignment, or the call is over): its link ends once the last reply is out.</summary>
     public void CloseStream(WorkerSlot caller, IGradientLink link)
+    {
+        lock (_gate)
+        {
+            caller.Detach(link, membershipChanged: false);
+        }
+        link.Close(membershipChanged: false);
+    }
+
+    /// <summary>The member's current data-plane link failed under it: the worker is dropped (a stale link's failure drops nobody).</summary>
+    public void StreamBroke(WorkerSlot caller, IGradientLink link, string why)
     {
         lock (_gate)
         {
             if (caller.Link == link)
             {
-                caller.Link = null;
+                Drop(caller, $"its all-reduce stream broke ({why})");
             }
-        }
-        link.Close(membershipChanged: false);
-    }
-
-    /// <summary>The member's data-plane link failed under it: the worker is dropped.</summary>
-    public void StreamBroke(WorkerSlot caller, string why)
-    {
-        lock (_gate)
-        {
-            Drop(caller, $"its all-reduce stream broke ({why})");
         }
     }
 
@@ -50,13 +50,13 @@ public sealed partial class DistributedRun
     /// (<see cref="RefusalKind.Stale"/>) and, dropping the sender, one of the wrong step, index, order or
     /// length, or with NaN/Inf values (<see cref="RefusalKind.InvalidData"/>).
     /// </summary>
-    public void AcceptBucket(WorkerSlot caller, long generation, int step, int bucket, ReadOnlySpan<byte> data, float loss)
+    public void AcceptBucket(WorkerSlot caller, IGradientLink link, long generation, int step, int bucket, ReadOnlySpan<byte> data, float loss)
     {
         lock (_gate)
         {
-            if (caller.Link is null)
+            if (caller.Link != link || caller.LinkGeneration != generation)
             {
-                throw new Refusal(RefusalKind.Stale, $"{caller} has no open all-reduce stream in generation {_membership.Generation}; ask for a new assignment.").ToException();
+                throw new Refusal(RefusalKind.Stale, $"{caller} sent a bucket of generation {generation} on a stream of another (now {_membership.Generation}); ask for a new assignment.").ToException();
             }
             RequireMember(caller, generation);
             var (effect, problem) = _reduction.Accept(caller.Rank, step, bucket, data, loss);
@@ -116,10 +116,7 @@ public sealed partial class DistributedRun
             Replica.Apply(clipScale, learningRate);
             var loss = _reduction.Loss;
             var closed = new StepClosed(step, learningRate, clipScale, loss);
-            foreach (var link in _reduction.Links)
-            {
-                link.SendStepClosed(closed);
-            }
+            _reduction.SendStepClosed(closed);
             var now = Environment.TickCount64;
             _watch.End(now);
             (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);
@@ -129,9 +126,9 @@ public sealed partial class DistributedRun
             {
                 StartValidation(now);
             }
-            else if (_position.StepInEpoch == 0)
+            else if (Schedule.ReshardsAfter(_position))
             {
-                Admit(now);   // an epoch's end: the next epoch's order is cut into new shards
+                Admit(now);   // the next epoch's order is cut into new shards
             }
             else
             {

@@ -51,8 +51,12 @@ public sealed partial class DistributedRun
         var tokens = (long)windows.Length * Config.MaxSequenceLength;
         Post(() =>
         {
-            _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
-            var loss = _localEvaluation.MeanLoss(new WindowSubset(_sampler.Validation, windows));
+            var loss = 0.0;
+            if (windows.Length > 0)
+            {
+                _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
+                loss = _localEvaluation.MeanLoss(new WindowSubset(_sampler.Validation, windows));
+            }
             lock (_gate)
             {
                 if (_validation != round)
@@ -87,7 +91,7 @@ public sealed partial class DistributedRun
             (_intervalLoss, _intervalSteps, _intervalStartSeconds) = (0, 0, trainSeconds);
             SaveCheckpoint(report);
         }
-        EpochValidated?.Invoke(report);
+        Validated?.Invoke(report);
         var stopReason = StopRule?.Invoke(report);
         lock (_gate)
         {
@@ -107,7 +111,7 @@ public sealed partial class DistributedRun
             }
             else
             {
-                Admit(Environment.TickCount64);
+                Admit(Environment.TickCount64);   // ends the run instead when too few workers are left
             }
         }
     }

@@ -19,6 +19,7 @@ public sealed partial class DistributedRun
                 lock (_gate)
                 {
                     _phase = RunPhase.Done;
+                    CloseLinks();
                 }
                 _completion.TrySetException(e);
             }
@@ -33,13 +34,20 @@ public sealed partial class DistributedRun
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                lock (_gate)
+                try
                 {
-                    if (_phase == RunPhase.Done)
+                    lock (_gate)
                     {
-                        return;
+                        if (_phase == RunPhase.Done)
+                        {
+                            return;
+                        }
+                        Watch(Environment.TickCount64);
                     }
-                    Watch(Environment.TickCount64);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    _log.LogError(e, "The run's watch failed a tick; it goes on");
                 }
             }
         }

@@ -122,7 +122,7 @@ public sealed partial class DistributedRun : IDisposable
     public Task<RunSummary> Completion => _completion.Task;
 
     /// <summary>Raised on the run's loop (not under its lock) after each validation: a row of the run's table.</summary>
-    public event Action<EvaluationReport>? EpochValidated;
+    public event Action<EvaluationReport>? Validated;
 
     /// <summary>Asked on the run's loop after each validation: a reason to stop early (patience, successive halving), or null to go on.</summary>
     public Func<EvaluationReport, string?>? StopRule { get; set; }
@@ -196,95 +196,6 @@ public sealed partial class DistributedRun : IDisposable
         }
     }
 
-    public WorkAssignment NextAssignment(WorkerSlot caller)
-    {
-        lock (_gate)
-        {
-            var now = Environment.TickCount64;
-            caller.LastAsked = caller.LastSeen = now;
-            if (caller.Dropped)
-            {
-                return WorkAssignment.Stop($"dropped: {caller.DropReason}");
-            }
-            if (_phase == RunPhase.Done)
-            {
-                return WorkAssignment.Stop("the run is over");
-            }
-            TryStart(now);
-            if (caller.Rank < 0 || _phase != RunPhase.Training)
-            {
-                return WorkAssignment.Wait(RetryAfter);
-            }
-            var steps = Schedule.StepsUntilBoundary(_position);
-            return new WorkAssignment(AssignmentKind.Train)
-            {
-                Generation = _membership.Generation,
-                Rank = caller.Rank,
-                WorldSize = _layout.WorldSize,
-                Epoch = _position.Epoch,
-                FirstStep = _position.Step,
-                Steps = steps,
-                BatchSize = _layout.BatchOf(caller.Rank),
-                GlobalBatchSize = _layout.GlobalBatch,
-                ValidateAtEnd = Schedule.EvaluatesAfter(_position.Step + steps),
-            };
-        }
-    }
-
-    /// <summary>
-    /// A copy of the replica's parameters and optimizer moments for a member of the current generation,
-    /// holding one of <see cref="MaxStateDownloads"/> slots until disposed.
-    /// </summary>
-    public async Task<StateDownload> BeginStateDownload(WorkerSlot caller, CancellationToken cancel)
-    {
-        lock (_gate)
-        {
-            RequireMember(caller, null);
-        }
-        if (!await _stateDownloads.WaitAsync(_options.Timeout, cancel))
-        {
-            throw new Refusal(RefusalKind.Full, $"{MaxStateDownloads} state downloads are already under way; try again.").ToException();
-        }
-        try
-        {
-            lock (_gate)
-            {
-                RequireMember(caller, null);
-                var tensors = Replica.StateBuffers.Select(b => (b.Name, (float[])b.Buffer.Data.Clone())).ToList();
-                return new StateDownload(_position.Step, tensors, () => _stateDownloads.Release());
-            }
-        }
-        catch
-        {
-            _stateDownloads.Release();
-            throw;
-        }
-    }
-
-    /// <summary>The member's training windows for its assignment (in step order) and its validation windows, as tokens.</summary>
-    public (int[] Train, int[] Validation) Shard(WorkerSlot caller, long generation)
-    {
-        lock (_gate)
-        {
-            RequireMember(caller, generation);
-            if (_orderEpoch != _position.Epoch)
-            {
-                (_order, _offset, _orderEpoch) = (_sampler.EpochOrder(_position.Epoch), _sampler.EpochOffset(_position.Epoch), _position.Epoch);
-            }
-            return _layout.CutShard(_sampler, _order, _offset, _position.StepInEpoch, Schedule.StepsUntilBoundary(_position), caller.Rank);
-        }
-    }
-
-    /// <summary>Under the lock: refuses a caller that is not a member of the current training generation (of <paramref name="generation"/>, when given).</summary>
-    private void RequireMember(WorkerSlot caller, long? generation)
-    {
-        if (caller.Dropped || caller.Rank < 0 || _phase != RunPhase.Training || (generation is { } g && g != _membership.Generation))
-        {
-            throw new Refusal(RefusalKind.Stale,
-                $"{caller} is not a member of the current generation ({_membership.Generation}); ask for a new assignment.").ToException();
-        }
-    }
-
     /// <summary>Stops the run between two steps (Ctrl+C, SIGTERM): checkpoints the replica where it stands; workers are told to stop.</summary>
     public RunSummary Interrupt()
     {
@@ -304,13 +215,9 @@ public sealed partial class DistributedRun : IDisposable
     {
         _phase = RunPhase.Done;
         _trainClock.Stop();
-        foreach (var member in _membership.Members)
-        {
-            member.Link?.Close(membershipChanged: true);
-            member.Link = null;
-        }
+        CloseLinks();
         var steps = _position.Step - _firstStep;
-        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (reduction, replica update, gRPC)",
+        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, replica update, gRPC, evaluation, files)",
             Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, steps), steps);
         var seconds = _priorSeconds + _trainClock.Elapsed.TotalSeconds;
         var summary = new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(seconds, 1e-9), seconds, _position.Step,

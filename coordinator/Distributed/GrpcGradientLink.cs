@@ -10,7 +10,7 @@ namespace Distributed.Coordinator.Distributed;
 /// The gRPC data plane of one member's AllReduce stream: reduced buckets and step closings are queued
 /// for the stream's writer in order. Buckets are encoded once for all members (<see cref="ReducedReplies"/>).
 /// </summary>
-public sealed class GrpcGradientLink(ReducedReplies replies) : IGradientLink, IDisposable
+public sealed class GrpcGradientLink(ReducedReplies replies) : IGradientLink
 {
     private readonly Channel<ReduceReply> _queue = Channel.CreateUnbounded<ReduceReply>(new() { SingleReader = true });
     private readonly CancellationTokenSource _aborted = new();
@@ -28,6 +28,7 @@ public sealed class GrpcGradientLink(ReducedReplies replies) : IGradientLink, ID
         StepDone = new StepDone { Step = closed.Step, LearningRate = closed.LearningRate, ClipScale = closed.ClipScale, Loss = closed.Loss },
     });
 
+    /// <summary>Safe to call again, from any thread (the token source has no timer, so it needs no disposal).</summary>
     public void Close(bool membershipChanged)
     {
         _queue.Writer.TryComplete();
@@ -36,8 +37,6 @@ public sealed class GrpcGradientLink(ReducedReplies replies) : IGradientLink, ID
             _aborted.Cancel();
         }
     }
-
-    public void Dispose() => _aborted.Dispose();
 }
 
 /// <summary>

@@ -5,14 +5,16 @@ namespace Distributed.Coordinator.Distributed;
 
 /// <summary>
 /// `train --workers N`: N worker processes on this machine (like torchrun --nproc_per_node), each
-/// with its share of the CPU threads, logging to &lt;out&gt;/logs/worker-K.log. Owns the processes.
+/// with its share of the CPU threads (and, given devices, its own GPU: --device cuda:K), logging to
+/// &lt;out&gt;/logs/worker-K.log. Owns the processes.
 /// </summary>
 public sealed class LocalWorkers : IDisposable
 {
     private readonly List<Process> _processes = [];
     private readonly List<StreamWriter> _logs = [];
 
-    public LocalWorkers(int count, Uri coordinator, string token, int threadsEach, string logDirectory, TimeSpan timeout)
+    public LocalWorkers(int count, Uri coordinator, string token, int threadsEach, string logDirectory, TimeSpan timeout,
+        IReadOnlyList<string>? devices = null)
     {
         Directory.CreateDirectory(logDirectory);
         var (program, prefix) = WorkerCommand();
@@ -24,8 +26,7 @@ public sealed class LocalWorkers : IDisposable
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var argument in prefix.Concat(["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(),
-                         "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            foreach (var argument in prefix.Concat(Arguments(k, coordinator, threadsEach, timeout, devices)))
             {
                 start.ArgumentList.Add(argument);
             }
@@ -43,6 +44,12 @@ public sealed class LocalWorkers : IDisposable
     }
 
     public IReadOnlyList<Process> Processes => _processes;
+
+    /// <summary>Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout and (given devices) --device.</summary>
+    public static IReadOnlyList<string> Arguments(int k, Uri coordinator, int threadsEach, TimeSpan timeout, IReadOnlyList<string>? devices = null)
+        => ["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. devices is null ? [] : new[] { "--device", devices[k] }];
 
     /// <summary>Waits for the workers to leave on their own, then kills any that did not.</summary>
     public async Task StopAsync(TimeSpan grace)

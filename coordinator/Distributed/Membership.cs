@@ -7,8 +7,8 @@ namespace Distributed.Coordinator.Distributed;
 /// Who takes part in a run: the roster of workers that joined, the members of the current generation
 /// in rank order, admission and drops. Bounded: names are short, the roster has a capacity, and
 /// dropped workers are forgotten after the last <see cref="RememberedDrops"/> (long enough for them to
-/// hear that they were dropped). Called under the run's lock, except <see cref="Find"/>, which
-/// heartbeats use without it.
+/// hear that they were dropped). Called under the run's lock, except <see cref="Find"/> and
+/// <see cref="Authenticate"/>, which read the concurrent roster (heartbeats use them without the lock).
 /// </summary>
 public sealed class Membership(int capacity, TimeSpan readyWindow)
 {
@@ -110,13 +110,17 @@ public sealed class Membership(int capacity, TimeSpan readyWindow)
         {
             return $"{field} must be 1 to {maxLength} characters, not {value.Length}; pass a shorter --name.";
         }
-        return value.Any(char.IsControl) ? $"{field} '{Shorten(value)}' holds control characters; use printable characters." : null;
+        return value.Any(Unprintable) ? $"{field} '{Shorten(value)}' holds control or formatting characters; use printable characters." : null;
     }
 
     /// <summary>A value from the network, cut and cleaned before it reaches a log line.</summary>
     public static string Shorten(string value)
     {
         var cut = value.Length > MaxNameLength ? value[..MaxNameLength] + "…" : value;
-        return new string(cut.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return new string(cut.Select(c => Unprintable(c) ? '?' : c).ToArray());
     }
+
+    /// <summary>Control characters, and formatting ones such as bidirectional overrides, which could rewrite a log line.</summary>
+    private static bool Unprintable(char c)
+        => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format;
 }

@@ -24,8 +24,11 @@ public enum RefusalKind
     /// <summary>Nothing of the kind is expected from this worker now.</summary>
     NotExpected,
 
-    /// <summary>A bounded resource is full (the roster, concurrent state downloads): try later or elsewhere.</summary>
+    /// <summary>A bounded resource is full for good (the roster): start no more workers.</summary>
     Full,
+
+    /// <summary>A bounded resource is busy for now (concurrent state downloads): try again shortly.</summary>
+    Busy,
 
     /// <summary>The run is over.</summary>
     RunOver,

@@ -3,7 +3,7 @@ using Grpc.Core.Interceptors;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>Turns the run's refusals into gRPC statuses: the one place where the run's words meet the wire's.</summary>
+/// <summary>Turns the run's refusals into gRPC statuses (the service adds only the stream's own: an idle timeout, a generation ended under it).</summary>
 public sealed class RefusalInterceptor : Interceptor
 {
     public static StatusCode StatusOf(RefusalKind kind) => kind switch
@@ -14,6 +14,7 @@ public sealed class RefusalInterceptor : Interceptor
         RefusalKind.Stale => StatusCode.Aborted,
         RefusalKind.InvalidData => StatusCode.InvalidArgument,
         RefusalKind.Full => StatusCode.ResourceExhausted,
+        RefusalKind.Busy => StatusCode.Unavailable,   // workers retry Unavailable until their timeout
         RefusalKind.Incompatible or RefusalKind.NotExpected or RefusalKind.RunOver => StatusCode.FailedPrecondition,
         _ => StatusCode.Internal,
     };

@@ -9,7 +9,7 @@ public enum RunPhase
     /// <summary>Workers train the current epoch, all-reducing every step.</summary>
     Training,
 
-    /// <summary>The epoch (or the run) ended; waiting for every worker's validation report.</summary>
+    /// <summary>An evaluation step (every eval_interval steps, and the last) was reached; waiting for every share of the validation.</summary>
     Validating,
 
     /// <summary>Finished, or failed (too few workers left).</summary>

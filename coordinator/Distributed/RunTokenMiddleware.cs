@@ -12,8 +12,8 @@ namespace Distributed.Coordinator.Distributed;
 
 /// <summary>
 /// Checks the run token on a request's headers, before routing and before any of its body is read,
-/// and bounds what an admitted request may send. Only grpc.health.v1 stays open without the token,
-/// for probes; every other path is protected, whatever its letter case or percent-encoding (routing
+/// and bounds what an admitted request may send. Only grpc.health.v1's Check stays open without the
+/// token, for probes; every other path is protected, whatever its letter case or percent-encoding (routing
 /// ignores both) and including paths no service has.
 /// </summary>
 public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogger<RunTokenMiddleware> log)
@@ -24,8 +24,11 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogg
     /// </summary>
     public const long ControlBodyBytes = 64 << 10;
 
-    private static readonly HashSet<string> HealthMethods = Grpc.Health.V1.Health.Descriptor.Methods
-        .Select(m => $"/{m.Service.FullName}/{m.Name}").ToHashSet(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// The one call open without the token: what Kubernetes' grpc probes send. Health's Watch, a stream
+    /// a stranger could hold open for good, needs the token like everything else.
+    /// </summary>
+    private static readonly string HealthCheckPath = $"/{Grpc.Health.V1.Health.Descriptor.FullName}/Check";
 
     private static readonly string AllReducePath = $"/{Protocol.V1.Coordinator.Descriptor.FullName}/{nameof(Protocol.V1.Coordinator.CoordinatorClient.AllReduce)}";
 
@@ -39,7 +42,7 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogg
         // Kestrel has decoded the path but for %2F; decoding that too cannot make a protected path look like health.
         var path = Uri.UnescapeDataString(context.Request.Path.Value ?? "");
         var presented = context.Request.Headers[RunToken.Header];
-        if (!HealthMethods.Contains(path)
+        if (!string.Equals(path, HealthCheckPath, StringComparison.OrdinalIgnoreCase)
             && (presented.Count != 1 || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented[0] ?? "")), _tokenHash)))
         {
             Refuse(context, StatusCode.Unauthenticated, TokenRefusal, presented.Count == 0 ? "no run token" : "wrong run token");

@@ -55,13 +55,16 @@ public sealed class StepReduction
         var world = layout.WorldSize;
         if (_rankGradients.Length != world)
         {
-            // One gradient buffer per rank, kept while the world size stays: no allocation per step.
+            // One gradient buffer per rank, kept while the world size stays: nothing is allocated per step.
             _rankGradients = Enumerable.Range(0, world).Select(_ => new float[_destination.Length]).ToArray();
             _received = new int[world];
             _rankLoss = new float[world];
             _slices = new ReadOnlyMemory<float>[world];
         }
-        _weights = Enumerable.Range(0, world).Select(layout.WeightOf).ToArray();
+        if (newGeneration)
+        {
+            _weights = Enumerable.Range(0, world).Select(layout.WeightOf).ToArray();
+        }
         if (newGeneration || _links.Length != world)
         {
             _links = new IGradientLink?[world];
@@ -74,7 +77,14 @@ public sealed class StepReduction
 
     public void Attach(int rank, IGradientLink link) => _links[rank] = link;
 
-    public IEnumerable<IGradientLink> Links => _links.OfType<IGradientLink>();
+    /// <summary>Closes the step for every member's link.</summary>
+    public void SendStepClosed(StepClosed closed)
+    {
+        foreach (var link in _links)
+        {
+            link?.SendStepClosed(closed);
+        }
+    }
 
     /// <summary>The step's global mean loss: every rank's loss weighted by its share of the batch.</summary>
     public float Loss

@@ -47,6 +47,11 @@ public sealed class ValidationRound
         {
             return new Refusal(RefusalKind.NotExpected, $"No validation after step {AfterStep} is expected from {member}.");
         }
+        if (share.Tokens == 0 && tokens == 0)
+        {
+            _pending.Remove(member);   // fewer validation windows than workers: this share is empty
+            return null;
+        }
         if (!double.IsFinite(lossSum) || lossSum < 0 || tokens != share.Tokens)
         {
             return new Refusal(RefusalKind.InvalidData,

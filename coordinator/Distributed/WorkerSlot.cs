@@ -15,7 +15,7 @@ public sealed class WorkerSlot
         (Id, Name, Device, Sequence) = (id, name, device, sequence);
         Secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         _secret = Encoding.ASCII.GetBytes(Secret);
-        (_lastSeen, JoinedAt) = (now, now);
+        _lastSeen = now;
         _lastAsked = long.MinValue / 2;
     }
 
@@ -27,8 +27,6 @@ public sealed class WorkerSlot
 
     /// <summary>The credential Join hands this worker; every later call must present it.</summary>
     public string Secret { get; }
-
-    public long JoinedAt { get; }
 
     /// <summary>The order of joining: newcomers are admitted, and so ranked, in it.</summary>
     public long Sequence { get; }
@@ -46,8 +44,25 @@ public sealed class WorkerSlot
     /// <summary>When the worker last asked for work: only workers that keep asking are admitted (a joined worker that went silent is not).</summary>
     public long LastAsked { get => Volatile.Read(ref _lastAsked); set => Volatile.Write(ref _lastAsked, value); }
 
-    /// <summary>The member's open data-plane link in the current generation, if any.</summary>
-    public IGradientLink? Link { get; set; }
+    /// <summary>The member's open data-plane link, if any, and the generation it was opened for.</summary>
+    public IGradientLink? Link { get; private set; }
+
+    public long LinkGeneration { get; private set; }
+
+    /// <summary>Under the run's lock: a state download of this worker is under way (one at a time).</summary>
+    public bool Downloading { get; set; }
+
+    public void Attach(IGradientLink link, long generation) => (Link, LinkGeneration) = (link, generation);
+
+    /// <summary>Closes and forgets the link, if it is <paramref name="link"/> (or any, when null).</summary>
+    public void Detach(IGradientLink? link, bool membershipChanged)
+    {
+        if (Link is { } current && (link is null || link == current))
+        {
+            Link = null;
+            current.Close(membershipChanged);
+        }
+    }
 
     /// <summary>Fixed-time comparison, so the secret cannot be guessed byte by byte from response times.</summary>
     public bool Proves(string? secret)

@@ -2,7 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Distributed.Models.Runtime;
 
-/// <summary>Creates ONNX Runtime sessions on the CPU execution provider with this project's settings.</summary>
+/// <summary>Creates ONNX Runtime sessions with this project's settings: on the CPU execution provider, or on CUDA in a GPU build.</summary>
 public static class SessionFactory
 {
     /// <summary>
@@ -38,7 +38,7 @@ public static class SessionFactory
 #if ONNXRUNTIME_GPU
             options.AppendExecutionProvider_CUDA(device);
 #else
-            throw new InvalidOperationException($"cuda:{device} needs a GPU build: dotnet build -c Release -p:OnnxRuntimeGpu=true.");
+            throw new InvalidOperationException(DeviceCheck.NotGpuBuild($"cuda:{device}"));
 #endif
         }
         return new InferenceSession(model, options);

@@ -52,6 +52,12 @@ public sealed class StepSchedule
     public int StepsUntilBoundary(SchedulePosition position)
         => Math.Min(Math.Min(StepsPerEpoch - position.StepInEpoch, TotalSteps - position.Step), EvalInterval - position.Step % EvalInterval);
 
+    /// <summary>
+    /// Whether the run re-shuffles its data at <paramref name="position"/> (it is an epoch's first
+    /// step); a distributed run then cuts new shards, in a new generation.
+    /// </summary>
+    public bool ReshardsAfter(SchedulePosition position) => position.StepInEpoch == 0 && position.Step > 0;
+
     /// <summary>The position after one more step; past an epoch's last step comes the next epoch's first.</summary>
     public SchedulePosition Advance(SchedulePosition position)
         => position.StepInEpoch + 1 == StepsPerEpoch

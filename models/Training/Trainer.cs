@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Distributed.Models.Data;
+using Distributed.Models.DataParallel;
 using Distributed.Models.Gpt;
 using Distributed.Models.Runtime;
 
@@ -73,6 +74,8 @@ public sealed class Trainer : IDisposable
     {
         var batch = Config.BatchSize;
         var tokensPerStep = (long)batch * Config.MaxSequenceLength;
+        var layout = new DataParallelLayout(1, batch);   // one process is a world of one
+        var windows = new int[batch];
         var position = new SchedulePosition(State.Step, State.Epoch, State.BatchInEpoch);
         var order = _sampler.EpochOrder(position.Epoch);
         var offset = _sampler.EpochOffset(position.Epoch);
@@ -95,7 +98,8 @@ public sealed class Trainer : IDisposable
             {
                 (order, offset, orderEpoch) = (_sampler.EpochOrder(position.Epoch), _sampler.EpochOffset(position.Epoch), position.Epoch);
             }
-            _sampler.FillBatch(DataSplit.Train, order.AsSpan(position.StepInEpoch * batch, batch), _training.Inputs, _training.Targets, offset);
+            layout.TrainWindows(order, position.StepInEpoch, rank: 0, windows);
+            _sampler.FillBatch(DataSplit.Train, windows, _training.Inputs, _training.Targets, offset);
             var loss = _training.ComputeGradients(_rng);
             if (!float.IsFinite(loss))
             {

@@ -16,11 +16,13 @@ public sealed class HostileWorkerTests : IDisposable
 
     public void Dispose() => _run.Dispose();
 
-    private async Task<(ClusterProcess Coordinator, int Port)> Serve(int workers, params string[] overrides)
+    private Task<(ClusterProcess Coordinator, int Port)> Serve(int workers, params string[] overrides) => Serve(workers, [], overrides);
+
+    private async Task<(ClusterProcess Coordinator, int Port)> Serve(int workers, string[] options, string[] overrides)
     {
         var port = ClusterProcess.FreePort();
         var coordinator = ClusterProcess.Coordinator(_run.Token,
-            ["serve", "--port", port.ToString(), "--workers", workers.ToString(), "--timeout", "5", .. _run.RunArguments("run", overrides)]);
+            ["serve", "--port", port.ToString(), "--workers", workers.ToString(), "--timeout", "5", .. options, .. _run.RunArguments("run", overrides)]);
         await coordinator.WaitFor("Coordinator listening", Start);
         return (coordinator, port);
     }
@@ -84,9 +86,9 @@ public sealed class HostileWorkerTests : IDisposable
     }
 
     [Fact]
-    public async Task An_all_reduce_stream_opened_for_nothing_is_closed_after_the_timeout()
+    public async Task An_all_reduce_stream_opened_for_nothing_is_closed_after_the_step_timeout()
     {
-        var (coordinator, port) = await Serve(2);
+        var (coordinator, port) = await Serve(2, ["--step-timeout", "5"], []);
         using var _ = coordinator;
         using var connection = FakeWorker.Connect(port, _run.Token);
         await connection.Client.JoinAsync(FakeWorker.Join());

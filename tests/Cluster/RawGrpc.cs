@@ -47,15 +47,12 @@ internal static class RawGrpc
             ? values.Single()
             : null;
 
-    /// <summary>A request body that sends a frame header announcing <paramref name="announced"/> bytes, then part of them, then waits until cancelled.</summary>
+    /// <summary>
+    /// A request body that sends a frame header announcing <paramref name="announced"/> bytes, then part
+    /// of them, then never finishes: any response to it came before its body was read.
+    /// </summary>
     public sealed class EndlessBody(int announced) : HttpContent
     {
-        private readonly TaskCompletionSource _sentPart = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task SentPart => _sentPart.Task;
-
-        public bool Finished { get; private set; }
-
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancel)
@@ -65,9 +62,7 @@ internal static class RawGrpc
             await stream.WriteAsync(header, cancel);
             await stream.WriteAsync(new byte[64 << 10], cancel);
             await stream.FlushAsync(cancel);
-            _sentPart.TrySetResult();
             await Task.Delay(Timeout.Infinite, cancel);
-            Finished = true;
         }
 
         protected override bool TryComputeLength(out long length)

@@ -9,18 +9,19 @@ public sealed class DistributedRunTests
     [Fact]
     public void Two_members_get_the_batch_weighted_mean_and_both_see_the_step_close()
     {
-        using var h = new RunHarness(workers: 2, batchSize: 4);
+        using var h = new RunHarness(workers: 2, batchSize: 3);
         var (a, b) = (h.Join("a"), h.Join("b"));
         var (ta, tb) = h.AssignedBoth(a, b);
         var (la, lb) = (h.Open(a, ta), h.Open(b, tb));
 
         h.SendGradient(a, ta, 0, 1f, loss: 2f);
-        h.SendGradient(b, tb, 0, 3f, loss: 4f);
+        h.SendGradient(b, tb, 0, 4f, loss: 5f);
         h.Until(() => la.Closed.Count == 1 && lb.Closed.Count == 1, "the step closed");
 
-        Assert.Equal((0, 1, 2, 2, 4), (ta.Rank, tb.Rank, ta.BatchSize, tb.BatchSize, ta.GlobalBatchSize));
-        Assert.All(la.Reduced.SelectMany(r => r.Values), v => Assert.Equal(2f, v));   // (2*1 + 2*3) / 4
-        Assert.Equal(3f, la.Closed.Single().Loss);
+        Assert.Equal((0, 1, 2, 1, 3), (ta.Rank, tb.Rank, ta.BatchSize, tb.BatchSize, ta.GlobalBatchSize));
+        Assert.Equal(h.Parameters, la.Reduced.Sum(r => r.Values.Length));
+        Assert.All(la.Reduced.SelectMany(r => r.Values), v => Assert.Equal(2f, v, 5));   // (2*1 + 1*4) / 3
+        Assert.Equal(3f, la.Closed.Single().Loss, 5);                                    // (2*2 + 1*5) / 3
         Assert.Equal(1, h.Run.CompletedSteps);
     }
 
@@ -77,10 +78,10 @@ public sealed class DistributedRunTests
         var bad = problem == "nan" ? RunHarness.Bytes(Enumerable.Repeat(float.NaN, h.Parameters).ToArray()) : good;
         if (problem == "twice")
         {
-            h.Run.AcceptBucket(a, ta.Generation, 0, 0, good, 1f);
+            h.Run.AcceptBucket(a, a.Link!, ta.Generation, 0, 0, good, 1f);
         }
 
-        var error = Assert.Throws<RunRefusedException>(() => h.Run.AcceptBucket(a, ta.Generation, problem == "wrong-step" ? 3 : 0,
+        var error = Assert.Throws<RunRefusedException>(() => h.Run.AcceptBucket(a, a.Link!, ta.Generation, problem == "wrong-step" ? 3 : 0,
             problem == "out-of-range" ? 7 : 0, problem == "short" ? good.AsSpan(4) : bad, 1f));
 
         Assert.Equal(RefusalKind.InvalidData, error.Refusal.Kind);
@@ -189,7 +190,7 @@ public sealed class DistributedRunTests
         var (ta, tb) = h.AssignedBoth(a, b);
         var (la, lb) = (h.Open(a, ta), h.Open(b, tb));
         var validated = new List<EvaluationReport>();
-        h.Run.EpochValidated += validated.Add;
+        h.Run.Validated += validated.Add;
         for (var step = 0; step < 2; step++)
         {
             h.SendGradient(a, ta, step, 0.5f);
@@ -207,7 +208,12 @@ public sealed class DistributedRunTests
         Assert.True(b.Dropped);   // a forged share drops its sender; the coordinator scored it instead
         Assert.True(ta.ValidateAtEnd);
         Assert.Equal(2, validated[0].Step);
-        Assert.True(double.IsFinite(validated[0].ValLoss));
+        // The token-weighted mean of a's reported share and b's, which the coordinator scored on its replica.
+        var bWindows = new Models.DataParallel.DataParallelLayout(2, 4).ValidationWindows(h.ValidationWindows, 1);
+        using var scorer = new Models.Runtime.GptEvaluationSession(h.Run.Config, h.Run.Replica.Parameters, threads: 1);
+        var bLoss = scorer.MeanLoss(new Models.DataParallel.WindowSubset(h.Sampler.Validation, bWindows));
+        var bTokens = bWindows.Length * 8L;
+        Assert.Equal((2.0 * shareTokens + bLoss * bTokens) / (shareTokens + bTokens), validated[0].ValLoss, 9);
         h.Until(() => File.Exists(Path.Combine(h.Directory, MetricsLog.FileName)) && MetricsLog.Read(h.Directory).Count > 0, "metrics.jsonl written");
         Assert.Equal([2], MetricsLog.Read(h.Directory).Select(r => r.Step));
     }

@@ -20,13 +20,16 @@ public class MembershipTests
         Assert.Contains(problem, refusal.Message);
     }
 
-    [Fact]
-    public void Control_characters_in_a_name_are_refused_and_never_logged_raw()
+    [Theory]
+    [InlineData("evil\nLost rank 0")]
+    [InlineData("worker\u202Egnp.exe")]   // a right-to-left override would rewrite the log line around it
+    public void Control_and_formatting_characters_in_a_name_are_refused_and_never_logged_raw(string name)
     {
-        var (_, refusal) = new Membership(4, Ready).Join("evil\nLost rank 0", "cpu", 0);
+        var (_, refusal) = new Membership(4, Ready).Join(name, "cpu", 0);
 
-        Assert.Contains("control characters", refusal!.Message);
+        Assert.Contains("control or formatting characters", refusal!.Message);
         Assert.DoesNotContain('\n', refusal.Message);
+        Assert.DoesNotContain('\u202E', refusal.Message);
     }
 
     [Fact]
@@ -71,7 +74,7 @@ public class MembershipTests
 
         Assert.Equal([asking], membership.Ready(now: 11_000));
         Assert.Empty(membership.Ready(now: 13_000));
-        Assert.Equal(-1, silent.Rank);
+        Assert.DoesNotContain(silent, membership.Ready(now: 10_500));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ internal sealed class RunHarness : IDisposable
             MaxSteps = maxSteps, NumEpochs = 50, EvalInterval = evalInterval, Optimizer = OptimizerKind.Sgd, GradClip = 0,
         };
         var prepared = TrainingJob.PrepareFresh(config, TestCorpus.Sentences(3_000), _directory.Path);
-        ValidationWindows = prepared.Sampler.ValidationWindows;
+        Sampler = prepared.Sampler;
         Run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, new DistributedRunOptions
         {
             Workers = workers,
@@ -36,7 +36,9 @@ internal sealed class RunHarness : IDisposable
 
     public DistributedRun Run { get; }
 
-    public int ValidationWindows { get; }
+    public Models.Data.EpochSampler Sampler { get; }
+
+    public int ValidationWindows => Sampler.ValidationWindows;
 
     public ListLogger Log { get; } = new();
 
@@ -86,7 +88,7 @@ internal sealed class RunHarness : IDisposable
         for (var bucket = 0; bucket < DistributedBuckets.Count(Parameters); bucket++)
         {
             var (start, length) = DistributedBuckets.Range(bucket, Parameters);
-            Run.AcceptBucket(worker, assignment.Generation, step, bucket, bytes.AsSpan(start * sizeof(float), length * sizeof(float)), loss);
+            Run.AcceptBucket(worker, worker.Link!, assignment.Generation, step, bucket, bytes.AsSpan(start * sizeof(float), length * sizeof(float)), loss);
         }
     }
 

@@ -90,4 +90,28 @@ public class StepReductionTests
         Assert.Equal([(0, 0), (1, 1)], reduction.Missing);
         Assert.Equal("a gradient for step 0, but the run is at step 1", reduction.Accept(0, 0, 0, Bucket(0, _ => 1f), 1f).Problem);
     }
+
+    [Fact]
+    public void Three_ranks_reduce_to_the_same_bits_whatever_order_their_buckets_arrive_in()
+    {
+        var layout = new DataParallelLayout(3, 7);   // shares 3, 2, 2
+        float Value(int rank, int i) => MathF.Sin(i * 0.37f + rank) * (rank + 1) * 1e-3f;
+        float[] Reduce(IEnumerable<(int Rank, int Bucket)> order)
+        {
+            var destination = new float[Elements];
+            var reduction = new StepReduction(destination);
+            reduction.Begin(0, layout, newGeneration: true);
+            foreach (var (rank, bucket) in order)
+            {
+                Assert.Null(reduction.Accept(rank, 0, bucket, Bucket(bucket, i => Value(rank, i)), 1f).Problem);
+            }
+            return destination;
+        }
+
+        var inOrder = Reduce(from rank in Enumerable.Range(0, 3) from bucket in Enumerable.Range(0, 3) select (rank, bucket));
+        var interleaved = Reduce([(2, 0), (0, 0), (2, 1), (1, 0), (2, 2), (0, 1), (1, 1), (0, 2), (1, 2)]);
+
+        Assert.Equal(inOrder, interleaved);   // bit for bit: summed in rank order, not arrival order
+        Assert.Equal((3 * Value(0, 5) + 2 * Value(1, 5) + 2 * Value(2, 5)) / 7, inOrder[5], 6);
+    }
 }
