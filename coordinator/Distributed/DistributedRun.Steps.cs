@@ -91,7 +91,7 @@ public sealed partial class DistributedRun
         var step = _position.Step;
         if (bad.Count == members.Count)
         {
-            var reason = $"diverged: the loss was not finite on every worker at step {step} (learning_rate {Config.LearningRate:G3})";
+            var reason = $"diverged: the loss was not finite on every worker at step {step} (learning_rate {LearningRateText.Format(Config.LearningRate)})";
             _log.LogWarning("Stopping: {Reason}", reason);
             EndRun(interrupted: false, checkpoint: false, stoppedEarly: reason);
             return;
