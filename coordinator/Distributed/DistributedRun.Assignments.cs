@@ -62,7 +62,17 @@ public sealed partial class DistributedRun
                 caller.Downloading = false;
             }
         };
-        if (!await _stateDownloads.WaitAsync(_options.Timeout, cancel))
+        bool admitted;
+        try
+        {
+            admitted = await _stateDownloads.WaitAsync(_options.Timeout, cancel);
+        }
+        catch
+        {
+            release();   // the caller gave up waiting: its next attempt must not find itself still downloading
+            throw;
+        }
+        if (!admitted)
         {
             release();
             throw new Refusal(RefusalKind.Busy, $"{MaxStateDownloads} state downloads are already under way; try again.").ToException();

@@ -251,4 +251,23 @@ public sealed class DistributedRunTests
         Assert.True(File.Exists(Path.Combine(h.Directory, "manifest.json")));
         Assert.Equal(AssignmentKind.Stop, h.Run.NextAssignment(a).Kind);
     }
+
+    [Fact]
+    public async Task State_downloads_are_bounded_and_one_given_up_while_waiting_leaves_no_trace()
+    {
+        using var h = new RunHarness(workers: 3, batchSize: 3);
+        var (a, b, c) = (h.Join("a"), h.Join("b"), h.Join("c"));
+        h.Assigned(a, b, c);
+
+        using var first = await h.Run.BeginStateDownload(a, CancellationToken.None);
+        var second = await h.Run.BeginStateDownload(b, CancellationToken.None);
+        var twice = await Assert.ThrowsAsync<RunRefusedException>(() => h.Run.BeginStateDownload(a, CancellationToken.None));
+        using var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Run.BeginStateDownload(c, impatient.Token));
+        second.Dispose();
+        using var third = await h.Run.BeginStateDownload(c, CancellationToken.None);   // not "already downloading"
+
+        Assert.Equal(RefusalKind.Busy, twice.Refusal.Kind);
+        Assert.Equal(h.Run.Replica.Parameters.Data, third.Tensors[0].Data);
+    }
 }
