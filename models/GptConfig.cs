@@ -14,6 +14,9 @@ public enum MlpKind { Gpt2, SwiGlu }
 /// <summary>How tokens know their position: GPT-2's learned table or LLaMA's rotary embedding of queries and keys.</summary>
 public enum PositionKind { Learned, Rope }
 
+/// <summary>The gradient values a distributed run sends over the network (summed in float32 either way; shared memory always carries float32).</summary>
+public enum AllReduceDtype { Fp32, Bf16 }
+
 /// <summary>Which update rule the optimizer applies.</summary>
 public enum OptimizerKind { AdamW, Sgd }
 
@@ -71,6 +74,13 @@ public sealed record GptConfig
     /// <summary>Evaluate on the validation split every this many steps (and at the end).</summary>
     [JsonPropertyName("eval_interval")] public int EvalInterval { get; init; } = 250;
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1337;
+
+    // --- distributed runs ---
+    /// <summary>
+    /// bf16 halves the gradient bytes on the network; the averaged gradient is rounded to bf16 once,
+    /// on the coordinator, so every replica applies the same values (whatever transport it uses).
+    /// </summary>
+    [JsonPropertyName("allreduce_dtype")] public AllReduceDtype AllReduceDtype { get; init; } = AllReduceDtype.Fp32;
 
     /// <summary>
     /// Width F of the feed-forward hidden layer: feed_forward_size when set, else 4C for GPT-2 and

@@ -17,9 +17,15 @@ var timeout = new Option<double>("--timeout") { Description = "Seconds to keep t
 var ca = new Option<string?>("--ca") { Description = "PEM CA file to trust for an https:// coordinator's certificate instead of the system's roots." };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client certificate, for a coordinator started with --client-ca." };
 var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
+var transport = new Option<string>("--transport")
+{
+    Description = "Data plane for gradients: auto (shared memory on the coordinator's host, else gRPC), grpc, or shared-memory (no fallback).",
+    DefaultValueFactory = _ => "auto",
+};
+transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory");
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, healthBind, device, threads, name, timeout, ca, tlsCert, tlsKey,
+    coordinator, token, healthPort, healthBind, device, threads, name, timeout, ca, tlsCert, tlsKey, transport,
 };
 root.SetAction(async (result, cancel) =>
 {
@@ -66,6 +72,7 @@ root.SetAction(async (result, cancel) =>
         Name = result.GetValue(name)!,
         Threads = WorkerOptions.ThreadsFor(result.GetValue(threads), Environment.ProcessorCount),
         Device = deviceName,
+        Transport = result.GetValue(transport) switch { "grpc" => WorkerTransport.Grpc, "shared-memory" => WorkerTransport.SharedMemory, _ => WorkerTransport.Auto },
         Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
     };
 

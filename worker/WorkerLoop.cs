@@ -34,6 +34,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             join = await link.JoinAsync(new JoinRequest
             {
                 ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
+                BootId = options.Transport == WorkerTransport.Grpc ? "" : HostIdentity.BootId(),
             }, stop.Token);
         }
         catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
@@ -50,7 +51,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
         var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
-        using var training = new WorkerTraining(config, options.Threads, join, link, log);
+        using var training = new WorkerTraining(config, options.Threads, join, link, options.Transport, log);
         var work = AssignmentsAsync(link, join, training, running.Token);
         try
         {
@@ -153,12 +154,58 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
 
     /// <summary>The worker's replica and sessions, and one assignment's steps.</summary>
-    private sealed class WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, ILogger log) : IDisposable
+    private sealed class WorkerTraining : IDisposable
     {
-        private readonly ModelReplica _replica = new(config);
+        private readonly GptConfig config;
+        private readonly int threads;
+        private readonly JoinReply join;
+        private readonly CoordinatorLink link;
+        private readonly ILogger log;
+        private readonly ModelReplica _replica;
+        private readonly GradientWire _wire;
         private long _stateStep = -1;   // optimizer steps in the local replica; -1: not received yet
         private GptTrainingSession? _session;
         private GptEvaluationSession? _evaluation;
+
+        public WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, WorkerTransport transport, ILogger log)
+        {
+            (this.config, this.threads, this.join, this.link, this.log) = (config, threads, join, link, log);
+            _replica = new ModelReplica(config);
+            _wire = OpenWire(transport);
+            log.LogInformation("Gradients over {Transport}", _wire.Name);
+        }
+
+        /// <summary>Shared memory when offered and its files open here, else the gRPC stream; --transport shared-memory allows no fallback.</summary>
+        private GradientWire OpenWire(WorkerTransport transport)
+        {
+            var inline = new InlineGradients(config.AllReduceDtype);
+            if (transport == WorkerTransport.Grpc)
+            {
+                return inline;
+            }
+            string why;
+            if (join.SharedMemory is { } offer)
+            {
+                try
+                {
+                    return SharedMemoryGradients.Open(offer, _replica.Gradients.Data.Length);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                {
+                    why = $"its files do not open here ({e.Message})";
+                }
+            }
+            else
+            {
+                why = "the coordinator offered none (another host, or it runs with shared memory off)";
+            }
+            if (transport == WorkerTransport.SharedMemory)
+            {
+                throw new WorkerStartException($"--transport shared-memory, but {why}: run this worker on the coordinator's host as the same user, or use --transport auto.");
+            }
+            log.LogInformation("No shared memory: {Why}", why);
+            return inline;
+        }
 
         public async Task RunAsync(Assignment assignment, CancellationToken cancel)
         {
@@ -190,7 +237,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         private async Task TrainStepsAsync(Assignment assignment, WindowShard shard, GptTrainingSession session, CancellationToken cancel)
         {
-            using var stream = new AllReduceStream(link.Client, join.WorkerId, join.ModelFingerprint, assignment.Generation, cancel);
+            using var stream = new AllReduceStream(link.Client, join.WorkerId, join.ModelFingerprint, assignment.Generation, _wire, cancel);
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
             var layout = new DataParallelLayout(assignment.WorldSize, assignment.GlobalBatchSize);
             var windows = new int[assignment.BatchSize];
@@ -264,6 +311,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         {
             _session?.Dispose();
             _evaluation?.Dispose();
+            _wire.Dispose();
         }
     }
 }

@@ -2,6 +2,19 @@ using Distributed.Protocol;
 
 namespace Distributed.Worker;
 
+/// <summary>Which data plane the worker's gradients take.</summary>
+public enum WorkerTransport
+{
+    /// <summary>Shared memory when the coordinator offers it and its files open (same host), else gRPC.</summary>
+    Auto,
+
+    /// <summary>Always the gRPC stream, values inline.</summary>
+    Grpc,
+
+    /// <summary>Shared memory or fail: for a worker that must not fall back to the network.</summary>
+    SharedMemory,
+}
+
 /// <summary>How this worker was started.</summary>
 public sealed record WorkerOptions
 {
@@ -18,6 +31,8 @@ public sealed record WorkerOptions
     public int Threads { get; init; }
 
     public string Device { get; init; } = "cpu";
+
+    public WorkerTransport Transport { get; init; } = WorkerTransport.Auto;
 
     /// <summary>How long to keep trying to join, and how long the coordinator may be silent before this worker gives up.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -11,6 +11,9 @@ public sealed record CoordinatorEndpoint(IPAddress Address, int Port)
     /// <summary>Where the host's own logs go (the run's loggers); null: the console.</summary>
     public ILoggerFactory? Loggers { get; init; }
 
+    /// <summary>Offer workers on this host the shared-memory data plane (<see cref="SharedMemoryPlane"/>); false: gRPC for all.</summary>
+    public bool SharedMemory { get; init; } = true;
+
     /// <summary>Workers the run expects; sizes the connection limit.</summary>
     public int Workers { get; init; }
 

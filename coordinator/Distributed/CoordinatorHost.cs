@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Distributed.Coordinator.Distributed;
 
@@ -33,7 +34,11 @@ public static class CoordinatorHost
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, endpoint));
         builder.Services.AddSingleton(run);
-        builder.Services.AddSingleton(new ReducedReplies((int)run.Replica.Layout.TotalLength));
+        builder.Services.AddSingleton(new ReducedReplies((int)run.Replica.Layout.TotalLength, run.Config.AllReduceDtype));
+        var sharedMemory = SharedMemoryPlane.Create(run.RunId, run.Replica.Layout.TotalLength, endpoint.SharedMemory,
+            (endpoint.Loggers ?? NullLoggerFactory.Instance).CreateLogger<SharedMemoryPlane>());
+        builder.Services.AddSingleton(sharedMemory);
+        run.MirrorReduced(sharedMemory);
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<RefusalInterceptor>();
@@ -54,6 +59,7 @@ public static class CoordinatorHost
         app.UseRouting();
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcHealthChecksService();
+        app.Lifetime.ApplicationStopped.Register(sharedMemory.Dispose);   // its files are RAM: deleted with the host
         await app.StartAsync(cancel);
         return app;
     }

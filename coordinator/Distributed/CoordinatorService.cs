@@ -10,7 +10,7 @@ namespace Distributed.Coordinator.Distributed;
 /// Every call after Join names its worker and proves it with that worker's secret (the
 /// x-worker-secret header); the run's refusals become statuses in <see cref="RefusalInterceptor"/>.
 /// </summary>
-public sealed class CoordinatorService(DistributedRun run, ReducedReplies replies, ILogger<CoordinatorService> log)
+public sealed class CoordinatorService(DistributedRun run, ReducedReplies replies, SharedMemoryPlane sharedMemory, ILogger<CoordinatorService> log)
     : Protocol.V1.Coordinator.CoordinatorBase
 {
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
@@ -25,6 +25,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         {
             WorkerId = grant.Worker.Id,
             WorkerSecret = grant.Worker.Secret,
+            SharedMemory = sharedMemory.Offer(grant.Worker, request.BootId),
             RunId = grant.RunId,
             ConfigJson = grant.ConfigJson,
             TokenizerJson = grant.TokenizerJson,
@@ -114,7 +115,11 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         }
         var first = requestStream.Current;
         var caller = Caller(first.WorkerId, context);
-        var link = new GrpcGradientLink(replies);
+        // A stream that proves its worker opened the shared-memory file it was offered runs on shared memory.
+        var shared = first.SharedMemoryProof.IsEmpty ? null
+            : sharedMemory.Proven(caller, first.SharedMemoryProof.Span)
+              ?? throw new Refusal(RefusalKind.PermissionDenied, $"{caller} sent a shared-memory proof that is not its file's; leave shared_memory_proof empty to use gRPC.").ToException();
+        var link = shared is null ? new GrpcGradientLink(replies, "grpc") : new GrpcGradientLink(sharedMemory, "shared-memory");
         run.OpenStream(caller, first.Generation, first.ModelFingerprint, link);
         // One writer per stream: reduced buckets go out in order as soon as the run posts them.
         var writer = Task.Run(async () =>
@@ -133,7 +138,15 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
                     run.StreamBroke(caller, link, $"it sent a gradient in the name of '{Membership.Shorten(bucket.WorkerId)}'");
                     throw new Refusal(RefusalKind.PermissionDenied, $"A gradient in the name of '{Membership.Shorten(bucket.WorkerId)}' on {caller}'s stream.").ToException();
                 }
-                run.AcceptBucket(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
+                if (bucket.SharedBuckets == 0)
+                {
+                    run.AcceptBucket(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
+                }
+                else
+                {
+                    run.AcceptSharedBuckets(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.SharedBuckets,
+                        SharedRange(shared, bucket.Bucket, bucket.SharedBuckets, caller, link), bucket.Loss);
+                }
                 if (!await Next(requestStream, 2 * run.Options.StepTimeout, context.CancellationToken, link.Aborted))
                 {
                     break;
@@ -182,6 +195,23 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         log.LogInformation("Worker {Worker} leaves: {Reason}", caller, reason);
         run.Leave(caller, reason);
         return Task.FromResult(new LeaveReply());
+    }
+
+    /// <summary>Buckets [first, first + count) of a shared-memory member's file; a range outside it is refused.</summary>
+    private Span<float> SharedRange(SharedMemoryFile? file, int first, int count, WorkerSlot caller, IGradientLink link)
+    {
+        var total = file is null ? 0 : DistributedBuckets.Count(file.Elements);
+        if (file is null || first < 0 || count < 1 || first > total - count)
+        {
+            var problem = file is null
+                ? $"{caller} named shared-memory buckets on a gRPC stream; send the values in data."
+                : $"{caller} named shared-memory buckets {first}..{first + count - 1}, outside [0, {total}).";
+            run.StreamBroke(caller, link, problem);
+            throw new Refusal(RefusalKind.InvalidData, problem).ToException();
+        }
+        var start = DistributedBuckets.Range(first, file.Elements).Start;
+        var (lastStart, lastLength) = DistributedBuckets.Range(first + count - 1, file.Elements);
+        return file.Values(start, lastStart + lastLength - start);
     }
 
     private static string? Secret(ServerCallContext context) => context.RequestHeaders.GetValue(RunToken.WorkerSecretHeader);

@@ -5,6 +5,15 @@ namespace Distributed.Coordinator.Distributed;
 /// <summary>The all-reduce of each step: buckets in, the replica's update on the run's loop, the step's closing out.</summary>
 public sealed partial class DistributedRun
 {
+    /// <summary>Where the reduction also writes every reduced bucket (the shared-memory plane's file).</summary>
+    public void MirrorReduced(IReducedMirror mirror)
+    {
+        lock (_gate)
+        {
+            _reduction.Mirror = mirror;
+        }
+    }
+
     /// <summary>Connects a member's data-plane link for the current generation.</summary>
     public void OpenStream(WorkerSlot caller, long generation, string fingerprint, IGradientLink link)
     {
@@ -17,6 +26,11 @@ public sealed partial class DistributedRun
                     $"Model fingerprint {Membership.Shorten(fingerprint)} does not match the run's {Fingerprint}: the worker built a different model. Run the same release everywhere.").ToException();
             }
             RequireMember(caller, generation);
+            if (caller.Transport != link.Transport)
+            {
+                _log.LogInformation("{Worker}: gradients over {Transport}", caller, link.Transport);
+                caller.Transport = link.Transport;
+            }
             caller.Detach(null, membershipChanged: false);
             caller.Attach(link, generation);
             _reduction.Attach(caller.Rank, link);
@@ -46,59 +60,88 @@ public sealed partial class DistributedRun
     }
 
     /// <summary>
-    /// Takes one gradient bucket (little-endian float32 bytes). Refuses a bucket of another generation
-    /// (<see cref="RefusalKind.Stale"/>) and, dropping the sender, one of the wrong step, index, order or
-    /// length, or with NaN/Inf values (<see cref="RefusalKind.InvalidData"/>).
+    /// Takes one gradient bucket (little-endian float32 or bf16 bytes, as the run's allreduce_dtype).
+    /// Refuses a bucket of another generation (<see cref="RefusalKind.Stale"/>) and, dropping the sender,
+    /// one of the wrong step, index, order or length, or with NaN/Inf values (<see cref="RefusalKind.InvalidData"/>).
     /// </summary>
     public void AcceptBucket(WorkerSlot caller, IGradientLink link, long generation, int step, int bucket, ReadOnlySpan<byte> data, float loss)
     {
         lock (_gate)
         {
-            if (caller.Link != link || caller.LinkGeneration != generation)
-            {
-                throw new Refusal(RefusalKind.Stale, $"{caller} sent a bucket of generation {generation} on a stream of another (now {_membership.Generation}); ask for a new assignment.").ToException();
-            }
-            RequireMember(caller, generation);
-            var (effect, problem) = _reduction.Accept(caller.Rank, step, bucket, data, loss);
-            if (problem is not null)
-            {
-                var message = $"{caller} sent {problem}.";
-                _log.LogWarning("Refused a gradient: {Message}", message);
-                Drop(caller, message);
-                throw new Refusal(RefusalKind.InvalidData, message).ToException();
-            }
-            switch (effect)
-            {
-                case BucketEffect.NonFiniteLosses:
-                    DropNonFinite();
-                    break;
-                case BucketEffect.StepReduced:
-                    var (reducedGeneration, reducedStep) = (generation, step);
-                    Post(() => FinishStep(reducedGeneration, reducedStep));
-                    break;
-            }
+            RequireLink(caller, link, generation);
+            Accepted(caller, generation, step, _reduction.Accept(caller.Rank, step, bucket, data, loss));
         }
     }
 
     /// <summary>
-    /// Members whose loss is NaN or infinite are dropped, each named in the log; the others redo the step.
-    /// Only when every member's loss is non-finite has the run itself diverged.
+    /// Takes buckets [<paramref name="first"/>, first + <paramref name="count"/>) at once from the member's
+    /// shared memory (float32 <paramref name="values"/>, valid while its link is current); refused as <see cref="AcceptBucket"/>.
     /// </summary>
-    private void DropNonFinite()
+    public void AcceptSharedBuckets(WorkerSlot caller, IGradientLink link, long generation, int step, int first, int count, ReadOnlySpan<float> values, float loss)
+    {
+        lock (_gate)
+        {
+            // The member's link is checked before its memory is read: a dropped worker's files may be gone.
+            RequireLink(caller, link, generation);
+            Accepted(caller, generation, step, _reduction.AcceptShared(caller.Rank, step, first, count, values, loss));
+        }
+    }
+
+    private void RequireLink(WorkerSlot caller, IGradientLink link, long generation)
+    {
+        if (caller.Link != link || caller.LinkGeneration != generation)
+        {
+            throw new Refusal(RefusalKind.Stale, $"{caller} sent a bucket of generation {generation} on a stream of another (now {_membership.Generation}); ask for a new assignment.").ToException();
+        }
+        RequireMember(caller, generation);
+    }
+
+    private void Accepted(WorkerSlot caller, long generation, int step, (BucketEffect Effect, string? Problem) result)
+    {
+        var (effect, problem) = result;
+        if (problem is not null)
+        {
+            var message = $"{caller} sent {problem}.";
+            _log.LogWarning("Refused a gradient: {Message}", message);
+            Drop(caller, message);
+            throw new Refusal(RefusalKind.InvalidData, message).ToException();
+        }
+        switch (effect)
+        {
+            case BucketEffect.NonFiniteLosses:
+                DropNonFinite("loss");
+                break;
+            case BucketEffect.NonFiniteGradients:
+                DropNonFinite("gradient");
+                break;
+            case BucketEffect.StepReduced:
+                Post(() => FinishStep(generation, step));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Members whose loss (or shared gradient) is NaN or infinite are dropped, each named in the log; the
+    /// others redo the step. Only when every member's is non-finite (or none is to blame: the sum
+    /// itself overflowed) has the run itself diverged.
+    /// </summary>
+    private void DropNonFinite(string what)
     {
         var members = _membership.Members.ToList();
         var bad = _reduction.NonFiniteRanks.Select(rank => members[rank]).ToList();
         var step = _position.Step;
-        if (bad.Count == members.Count)
+        if (bad.Count == members.Count || bad.Count == 0)
         {
-            var reason = $"diverged: the loss was not finite on every worker at step {step} (learning_rate {LearningRateText.Format(Config.LearningRate)})";
+            var reason = bad.Count == 0
+                ? $"diverged: the averaged gradient overflowed at step {step} (learning_rate {LearningRateText.Format(Config.LearningRate)})"
+                : $"diverged: the {what} was not finite on every worker at step {step} (learning_rate {LearningRateText.Format(Config.LearningRate)})";
             _log.LogWarning("Stopping: {Reason}", reason);
             EndRun(interrupted: false, checkpoint: false, stoppedEarly: reason);
             return;
         }
         foreach (var member in bad)
         {
-            Drop(member, $"its loss at step {step} is not finite (NaN or infinity), unlike the others'");
+            Drop(member, $"its {what} at step {step} is not finite (NaN or infinity), unlike the others'");
         }
     }
 
@@ -111,12 +154,14 @@ public sealed partial class DistributedRun
             {
                 return;   // a member was lost after the last bucket: the survivors redo the step
             }
-            var clipScale = Optimizer.ClipScale(Replica.Gradients, Config.GradClip);
+            var clipScale = Optimizer.ClipScaleOf(_reduction.SumOfSquares, Config.GradClip);
             var learningRate = _learningRate.At(step);
-            Replica.Apply(clipScale, learningRate);
             var loss = _reduction.Loss;
-            var closed = new StepClosed(step, learningRate, clipScale, loss);
-            _reduction.SendStepClosed(closed);
+            // The members go on with the next step while the coordinator's replica takes this one: the
+            // closing goes out first. Nothing reads the gradient buffer until the update is done, as the
+            // next step's buckets wait for the run's lock.
+            _reduction.SendStepClosed(new StepClosed(step, learningRate, clipScale, loss));
+            Replica.Apply(clipScale, learningRate);
             var now = Environment.TickCount64;
             _watch.End(now);
             (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);

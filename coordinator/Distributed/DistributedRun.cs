@@ -80,7 +80,7 @@ public sealed partial class DistributedRun : IDisposable
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var readyWindow = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(2).Ticks, 3 * options.HeartbeatInterval.Ticks));
         _membership = new Membership(Math.Max(2 * options.Workers, options.Workers + 8), readyWindow);
-        _reduction = new StepReduction(Replica.Gradients.Data);
+        _reduction = new StepReduction(Replica.Gradients.Data, config.AllReduceDtype);
         _watch = new LivenessWatch(options.Timeout, options.StepTimeout);
         _writer = new CheckpointWriter(log);
         if (resume is { State: var state })

@@ -21,11 +21,14 @@ public readonly ref struct ReducedBucketView(long sequence, int step, int bucket
 /// <summary>
 /// The data-plane seam: one member's end of the gradient exchange for one generation. A transport
 /// delivers the member's gradient buckets with <see cref="DistributedRun.AcceptBucket"/> and gets the
-/// reduced ones back through this link: gRPC streams today (<see cref="GrpcGradientLink"/>); shared
-/// memory or a raw TCP stream can implement it without touching the run's state machine.
+/// reduced ones back through this link (<see cref="GrpcGradientLink"/>: on the AllReduce stream, with the
+/// values inline or in shared memory); another transport can implement it without touching the run's state machine.
 /// </summary>
 public interface IGradientLink
 {
+    /// <summary>The data plane it runs on ("grpc", "shared-memory"), for logs.</summary>
+    string Transport { get; }
+
     /// <summary>A reduced bucket; its values are valid only during the call.</summary>
     void SendReduced(in ReducedBucketView reduced);
 

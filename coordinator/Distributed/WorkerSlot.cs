@@ -49,6 +49,9 @@ public sealed class WorkerSlot
 
     public long LinkGeneration { get; private set; }
 
+    /// <summary>The data plane its last link ran on (logged when it changes).</summary>
+    public string? Transport { get; set; }
+
     /// <summary>Under the run's lock: a state download of this worker is under way (one at a time).</summary>
     public bool Downloading { get; set; }
 

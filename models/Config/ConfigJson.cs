@@ -74,6 +74,7 @@ internal static class ConfigJson
         options.Converters.Add(new LowercaseEnumConverter<NormKind>());
         options.Converters.Add(new LowercaseEnumConverter<MlpKind>());
         options.Converters.Add(new LowercaseEnumConverter<PositionKind>());
+        options.Converters.Add(new LowercaseEnumConverter<AllReduceDtype>());
         options.MakeReadOnly();
         return options;
     }

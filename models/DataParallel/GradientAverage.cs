@@ -8,14 +8,30 @@ namespace Distributed.Models.DataParallel;
 /// </summary>
 public static class GradientAverage
 {
-    /// <param name="slices">Each rank's slice, indexed by rank.</param>
+    /// <summary>
+    /// destination = sum over ranks of weights[r] * ranks[r][start .. start + destination.Length), added
+    /// in rank order. Allocates nothing, so buckets can be summed in parallel.
+    /// </summary>
+    /// <param name="ranks">Each rank's whole gradient, indexed by rank.</param>
     /// <param name="weights">Each rank's weight (its share of the global batch).</param>
-    public static void WeightedSum(IReadOnlyList<ReadOnlyMemory<float>> slices, IReadOnlyList<float> weights, Span<float> destination)
+    public static void WeightedSum(IReadOnlyList<float[]> ranks, IReadOnlyList<float> weights, int start, Span<float> destination)
     {
-        TensorPrimitives.Multiply(slices[0].Span, weights[0], destination);
-        for (var rank = 1; rank < slices.Count; rank++)
+        for (var rank = 0; rank < ranks.Count; rank++)
         {
-            TensorPrimitives.MultiplyAdd(slices[rank].Span, weights[rank], destination, destination);
+            AddWeighted(ranks[rank].AsSpan(start, destination.Length), weights[rank], destination, first: rank == 0);
+        }
+    }
+
+    /// <summary>One rank's term of <see cref="WeightedSum"/>: destination (+)= weight * slice; <paramref name="first"/> overwrites.</summary>
+    public static void AddWeighted(ReadOnlySpan<float> slice, float weight, Span<float> destination, bool first)
+    {
+        if (first)
+        {
+            TensorPrimitives.Multiply(slice, weight, destination);
+        }
+        else
+        {
+            TensorPrimitives.MultiplyAdd(slice, weight, destination, destination);
         }
     }
 

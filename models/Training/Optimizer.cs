@@ -41,9 +41,12 @@ public abstract class Optimizer
     /// The factor that brings the gradients' global L2 norm down to <paramref name="maxNorm"/> (as
     /// torch.nn.utils.clip_grad_norm_), or 1 when it is already below or clipping is off (0).
     /// </summary>
-    public static float ClipScale(FlatBuffer gradients, double maxNorm)
+    public static float ClipScale(FlatBuffer gradients, double maxNorm) => ClipScaleOf(SumOfSquares(gradients.Data), maxNorm);
+
+    /// <summary><see cref="ClipScale(FlatBuffer, double)"/> from the gradients' sum of squares, when it was summed on the way (the all-reduce does).</summary>
+    public static float ClipScaleOf(double sumOfSquares, double maxNorm)
     {
-        var norm = Math.Sqrt(SumOfSquares(gradients.Data));
+        var norm = Math.Sqrt(sumOfSquares);
         return maxNorm > 0 && norm > maxNorm ? (float)(maxNorm / (norm + 1e-6)) : 1f;
     }
 
@@ -57,7 +60,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Sum of squares accumulated in double over float32 chunks, so large models stay accurate.</summary>
-    private static double SumOfSquares(ReadOnlySpan<float> values)
+    public static double SumOfSquares(ReadOnlySpan<float> values)
     {
         const int chunk = 1 << 14;
         var total = 0.0;

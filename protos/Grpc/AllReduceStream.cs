@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Runtime.InteropServices;
 using Distributed.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -7,28 +5,31 @@ using Grpc.Core;
 namespace Distributed.Protocol;
 
 /// <summary>
-/// One worker's AllReduce call for one assignment: each step writes the flat gradient as
-/// <see cref="DistributedBuckets"/>, copies the reduced buckets back into it as they arrive, and
-/// returns the step's closing message.
+/// One worker's AllReduce call for one assignment: each step sends the flat gradient as
+/// <see cref="DistributedBuckets"/> (the values inline or in shared memory, as its <see cref="GradientWire"/>
+/// says), puts the reduced values back into it, and returns the step's closing message.
 /// </summary>
 public sealed class AllReduceStream : IDisposable
 {
     private readonly AsyncDuplexStreamingCall<GradientBucket, ReduceReply> _call;
     private readonly string _workerId;
     private readonly long _generation;
+    private readonly GradientWire _wire;
     private string _fingerprint;
+    private ByteString _proof;
 
     /// <param name="modelFingerprint">Sent once, on the stream's first bucket, for the coordinator to check.</param>
-    public AllReduceStream(Coordinator.CoordinatorClient client, string workerId, string modelFingerprint, long generation, CancellationToken cancel)
+    /// <param name="wire">How the values travel; not owned.</param>
+    public AllReduceStream(Coordinator.CoordinatorClient client, string workerId, string modelFingerprint, long generation, GradientWire wire, CancellationToken cancel)
     {
         _call = client.AllReduce(cancellationToken: cancel);
-        (_workerId, _fingerprint, _generation) = (workerId, modelFingerprint, generation);
+        (_workerId, _fingerprint, _generation, _wire, _proof) = (workerId, modelFingerprint, generation, wire, wire.Proof);
     }
 
     /// <summary>
-    /// When the last step's last reduced bucket arrived (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>):
-    /// its closing message follows only after the coordinator has updated its own replica, which is
-    /// no communication.
+    /// When the last step's averaged gradient was whole in this worker's buffer
+    /// (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): the closing message, which the
+    /// coordinator sends before it updates its own replica.
     /// </summary>
     public long LastBucketTimestamp { get; private set; }
 
@@ -41,22 +42,13 @@ public sealed class AllReduceStream : IDisposable
         var receiving = ReceiveAsync(step, gradient, cancel);
         try
         {
-            for (var bucket = 0; bucket < DistributedBuckets.Count(gradient.Length); bucket++)
+            foreach (var message in _wire.Messages(gradient))
             {
-                var (start, length) = DistributedBuckets.Range(bucket, gradient.Length);
-                await _call.RequestStream.WriteAsync(new GradientBucket
-                {
-                    WorkerId = _workerId,
-                    ModelFingerprint = _fingerprint,
-                    Generation = _generation,
-                    Step = step,
-                    Bucket = bucket,
-                    Loss = loss,
-                    // No copy: WriteAsync serializes the bucket before it returns, and its reduced
-                    // counterpart, which overwrites these elements, only exists once the coordinator has it.
-                    Data = UnsafeByteOperations.UnsafeWrap(new FloatBytes(gradient, start, length).Memory),
-                }, cancel);
-                _fingerprint = "";
+                (message.WorkerId, message.ModelFingerprint, message.SharedMemoryProof) = (_workerId, _fingerprint, _proof);
+                (message.Generation, message.Step, message.Loss) = (_generation, step, loss);
+                // WriteAsync serializes the message before it returns: the wire may reuse its buffers for the next.
+                await _call.RequestStream.WriteAsync(message, cancel);
+                (_fingerprint, _proof) = ("", ByteString.Empty);
             }
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or RpcException && !cancel.IsCancellationRequested)
@@ -89,20 +81,15 @@ public sealed class AllReduceStream : IDisposable
                 var reply = _call.ResponseStream.Current;
                 if (reply.MessageCase == ReduceReply.MessageOneofCase.StepDone)
                 {
-                    return reply.StepDone.Step == step
-                        ? reply.StepDone
-                        : throw new InvalidOperationException($"The coordinator closed step {reply.StepDone.Step} while this worker was at step {step}.");
+                    if (reply.StepDone.Step != step)
+                    {
+                        throw new InvalidOperationException($"The coordinator closed step {reply.StepDone.Step} while this worker was at step {step}.");
+                    }
+                    _wire.Closed(gradient);
+                    LastBucketTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                    return reply.StepDone;
                 }
-                var bucket = reply.Bucket;
-                var (start, length) = bucket.Bucket >= 0 && bucket.Bucket < DistributedBuckets.Count(gradient.Length)
-                    ? DistributedBuckets.Range(bucket.Bucket, gradient.Length)
-                    : (0, -1);
-                if (bucket.Data.Length != length * sizeof(float))
-                {
-                    throw new InvalidDataException($"The coordinator sent reduced bucket {bucket.Bucket} with {bucket.Data.Length} bytes, which does not fit a gradient of {gradient.Length} elements.");
-                }
-                MemoryMarshal.Cast<byte, float>(bucket.Data.Span).CopyTo(gradient.AsSpan(start, length));
-                LastBucketTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                _wire.Receive(reply.Bucket, gradient);
             }
         }
         catch (IOException e)
@@ -110,25 +97,5 @@ public sealed class AllReduceStream : IDisposable
             throw new RpcException(new Status(StatusCode.Unavailable, $"the all-reduce stream broke: {e.Message}"));
         }
         throw new RpcException(new Status(StatusCode.Unavailable, $"the coordinator ended the all-reduce stream before step {step} was done"));
-    }
-
-    /// <summary>A slice of a float array seen as bytes, for protobuf to wrap without copying.</summary>
-    private sealed class FloatBytes(float[] array, int start, int length) : MemoryManager<byte>
-    {
-        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(array.AsSpan(start, length));
-
-        public override unsafe MemoryHandle Pin(int elementIndex = 0)
-        {
-            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-            return new MemoryHandle((byte*)handle.AddrOfPinnedObject() + (long)start * sizeof(float) + elementIndex, handle, this);
-        }
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
     }
 }

@@ -26,7 +26,7 @@ public sealed class DistributedEquivalenceTests : IDisposable
         var second = Gradient(config, replica.Parameters, tokens[(4 * 9)..], 4);
 
         var averaged = new float[whole.Length];
-        GradientAverage.WeightedSum([first, second], [new DataParallelLayout(2, 8).WeightOf(0), new DataParallelLayout(2, 8).WeightOf(1)], averaged);
+        GradientAverage.WeightedSum([first, second], [new DataParallelLayout(2, 8).WeightOf(0), new DataParallelLayout(2, 8).WeightOf(1)], 0, averaged);
 
         var error = Math.Sqrt(averaged.Zip(whole, (a, b) => (double)(a - b) * (a - b)).Sum());
         var norm = Math.Sqrt(whole.Sum(v => (double)v * v));

@@ -130,6 +130,8 @@ internal sealed class RecordingLink : IGradientLink
 
     public bool? EndedByMembershipChange { get; private set; }
 
+    public string Transport => "recording";
+
     public void SendReduced(in ReducedBucketView reduced)
     {
         lock (Reduced)
