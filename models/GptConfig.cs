@@ -65,7 +65,13 @@ public sealed record GptConfig
     [JsonPropertyName("beta2")] public double Beta2 { get; init; } = 0.99;
     /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
     [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
+    /// <summary>B: sequences per optimizer step, over all workers of a distributed run (the global batch).</summary>
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 12;
+    /// <summary>
+    /// k: each optimizer step runs its batch as k micro-batches of batch_size / k and averages their
+    /// gradients, so activations need memory for B / k sequences; the step's result is the same.
+    /// </summary>
+    [JsonPropertyName("grad_accum_steps")] public int GradAccumSteps { get; init; } = 1;
     [JsonPropertyName("num_epochs")] public int NumEpochs { get; init; } = 1;
     /// <summary>Stop after this many optimizer steps even mid-epoch; 0 means "run num_epochs".</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
@@ -73,6 +79,11 @@ public sealed record GptConfig
     [JsonPropertyName("max_seconds")] public double MaxSeconds { get; init; }
     /// <summary>Evaluate on the validation split every this many steps (and at the end).</summary>
     [JsonPropertyName("eval_interval")] public int EvalInterval { get; init; } = 250;
+    /// <summary>
+    /// 0: an evaluation scores every validation window. N > 0: nanoGPT's estimate_loss, the mean of N
+    /// batches of batch_size windows at random offsets, drawn from (seed, the evaluation's step).
+    /// </summary>
+    [JsonPropertyName("eval_batches")] public int EvalBatches { get; init; }
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1337;
 
     // --- distributed runs ---

@@ -15,8 +15,9 @@ namespace Distributed.Worker;
 /// <summary>
 /// A worker's life: join, then take assignments until told to stop. For each assignment: bring the
 /// local replica up to the coordinator's state if needed, fetch the shard, and for every step compute
-/// the gradient with the training graph, stream it in buckets, receive the averaged buckets and the
-/// step's closing message, and apply the same update as the coordinator. After an assignment that
+/// the gradient with the training graph (as grad_accum_steps micro-batches, then one all-reduce),
+/// stream it in buckets, receive the averaged buckets and the step's closing message, and apply the
+/// same update as the coordinator. After an assignment that
 /// ends at an evaluation (validate_at_end), score the validation shard and report it.
 /// </summary>
 public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogger<WorkerLoop> log)
@@ -164,7 +165,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         private readonly ModelReplica _replica;
         private readonly GradientWire _wire;
         private long _stateStep = -1;   // optimizer steps in the local replica; -1: not received yet
-        private GptTrainingSession? _session;
+        private GradientAccumulation? _training;
         private GptEvaluationSession? _evaluation;
 
         public WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, WorkerTransport transport, ILogger log)
@@ -214,15 +215,16 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                 await FetchStateAsync(cancel);
             }
             var (train, validation) = await FetchShardAsync(assignment.Generation, cancel);
-            if (_session is null || _session.Inputs.Length != assignment.BatchSize * config.MaxSequenceLength)
+            var layout = new DataParallelLayout(assignment.WorldSize, assignment.GlobalBatchSize, config.GradAccumSteps);
+            if (_training is null || _training.MicroBatch != layout.MicroBatchOf(assignment.Rank))
             {
-                _session?.Dispose();
-                _session = new GptTrainingSession(config with { BatchSize = assignment.BatchSize }, _replica.Parameters, _replica.Gradients, threads);
+                _training?.Dispose();
+                _training = new GradientAccumulation(config, _replica, layout.MicroBatchOf(assignment.Rank), threads);
             }
             log.LogInformation("Generation {Generation}: rank {Rank} of {World}, epoch {Epoch}, steps {First}..{Last}, batch {Batch}",
                 assignment.Generation, assignment.Rank, assignment.WorldSize, assignment.Epoch, assignment.FirstStep,
                 assignment.FirstStep + assignment.Steps - 1, assignment.BatchSize);
-            await TrainStepsAsync(assignment, train, _session, cancel);
+            await TrainStepsAsync(assignment, layout, train, _training, cancel);
             if (assignment.ValidateAtEnd)
             {
                 _evaluation ??= new GptEvaluationSession(config, _replica.Parameters, threads);
@@ -235,11 +237,10 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             }
         }
 
-        private async Task TrainStepsAsync(Assignment assignment, WindowShard shard, GptTrainingSession session, CancellationToken cancel)
+        private async Task TrainStepsAsync(Assignment assignment, DataParallelLayout layout, WindowShard shard, GradientAccumulation training, CancellationToken cancel)
         {
             using var stream = new AllReduceStream(link.Client, join.WorkerId, join.ModelFingerprint, assignment.Generation, _wire, cancel);
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
-            var layout = new DataParallelLayout(assignment.WorldSize, assignment.GlobalBatchSize);
             var windows = new int[assignment.BatchSize];
             var (computeClock, reduceClock, optimizerClock) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -248,8 +249,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
                 var step = assignment.FirstStep + i;
                 layout.ShardWindows(i, assignment.Rank, windows);
                 computeClock.Start();
-                shard.Fill(windows, session.Inputs, session.Targets);
-                var loss = session.ComputeGradients(rng);
+                var loss = training.ComputeGradients(layout, assignment.Rank, shard, windows, rng);
                 computeClock.Stop();
                 reduceClock.Start();
                 var done = await stream.ReduceAsync(step, loss, _replica.Gradients.Data, cancel);
@@ -309,7 +309,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         public void Dispose()
         {
-            _session?.Dispose();
+            _training?.Dispose();
             _evaluation?.Dispose();
             _wire.Dispose();
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Distributed.Coordinator.Distributed;
+using Distributed.Models.DataParallel;
 using Distributed.Models;
 
 namespace Distributed.Coordinator.Commands;
@@ -50,13 +51,12 @@ public sealed class DistributedOptions
         return options;
     }
 
-    /// <summary>Refuses a global batch the workers cannot share, from the resolved config, before the data is read.</summary>
+    /// <summary>Refuses a global batch (or micro-batch) the workers cannot share, from the resolved config, before the data is read.</summary>
     public static void CheckBatch(GptConfig config, int workers)
     {
-        if (config.BatchSize < workers)
+        if (DataParallelLayout.SharingProblem(workers, config.BatchSize, config.GradAccumSteps, $"--workers {workers}") is { } problem)
         {
-            throw new ArgumentException(
-                $"batch_size {config.BatchSize} is smaller than --workers {workers}: every worker needs at least one sequence per step; raise batch_size or use fewer workers.");
+            throw new ArgumentException(problem);
         }
     }
 

@@ -98,7 +98,7 @@ public sealed partial class DistributedRun
         }
     }
 
-    /// <summary>The member's training windows for its assignment (in step order) and its validation windows, as tokens.</summary>
+    /// <summary>The member's training windows for its assignment (in step order) and its share of the windows of the evaluation it ends at, as tokens.</summary>
     public (int[] Train, int[] Validation) Shard(WorkerSlot caller, long generation)
     {
         lock (_gate)
@@ -108,7 +108,8 @@ public sealed partial class DistributedRun
             {
                 (_order, _offset, _orderEpoch) = (_sampler.EpochOrder(_position.Epoch), _sampler.EpochOffset(_position.Epoch), _position.Epoch);
             }
-            return _layout.CutShard(_sampler, _order, _offset, _position.StepInEpoch, Schedule.StepsUntilBoundary(_position), caller.Rank);
+            var steps = Schedule.StepsUntilBoundary(_position);
+            return _layout.CutShard(_sampler, _order, _offset, _position.StepInEpoch, steps, caller.Rank, EvaluationWindows(_position.Step + steps));
         }
     }
 

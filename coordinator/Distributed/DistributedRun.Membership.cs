@@ -6,10 +6,10 @@ namespace Distributed.Coordinator.Distributed;
 public sealed partial class DistributedRun
 {
     /// <summary>
-    /// At most --workers members (and never more than the global batch: each needs a sequence per
-    /// step); other ready workers wait, and take the place of one that is lost.
+    /// At most --workers members (and never more than a micro-batch has sequences: each needs one per
+    /// micro-batch); other ready workers wait, and take the place of one that is lost.
     /// </summary>
-    private int MaxMembers => Math.Min(_options.Workers, Config.BatchSize);
+    private int MaxMembers => Math.Min(_options.Workers, DataParallelLayout.MaxWorldSize(Config.BatchSize, Config.GradAccumSteps));
 
     /// <summary>Starts training once enough workers that joined also ask for work (a joined worker gone silent is never waited for).</summary>
     private void TryStart(long now)
@@ -37,7 +37,7 @@ public sealed partial class DistributedRun
             return;
         }
         _membership.NewGeneration(members);
-        _layout = new DataParallelLayout(members.Count, Config.BatchSize);
+        _layout = new DataParallelLayout(members.Count, Config.BatchSize, Config.GradAccumSteps);
         _reduction.Begin(_position.Step, _layout, newGeneration: true);
         _watch.Begin(WaitKind.Step, now);
         _phase = RunPhase.Training;

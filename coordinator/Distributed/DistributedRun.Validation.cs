@@ -12,9 +12,12 @@ public sealed partial class DistributedRun
         _phase = RunPhase.Validating;
         _trainClock.Stop();
         _validation = new ValidationRound(_position.Step, _membership.Generation, _membership.Members, _layout,
-            _sampler.ValidationWindows, Config.MaxSequenceLength);
+            EvaluationWindows(_position.Step), Config.MaxSequenceLength);
         _watch.Begin(WaitKind.Validation, now);
     }
+
+    /// <summary>The validation windows the evaluation after <paramref name="step"/> steps scores (every one, or eval_batches random batches).</summary>
+    private IWindowSource EvaluationWindows(int step) => _sampler.EvaluationWindows(step, Config.EvalBatches, Config.BatchSize);
 
     public void ReportValidation(WorkerSlot caller, long generation, double lossSum, long tokens)
     {
@@ -47,7 +50,7 @@ public sealed partial class DistributedRun
     /// <summary>On the run's loop: scores a lost member's share of the validation windows on the replica.</summary>
     private void ScoreLocally(ValidationRound round, int rank)
     {
-        var windows = round.Layout.ValidationWindows(round.ValidationWindows, rank);
+        var windows = round.Layout.ValidationWindows(round.Windows.Count, rank);
         var tokens = (long)windows.Length * Config.MaxSequenceLength;
         Post(() =>
         {
@@ -55,7 +58,7 @@ public sealed partial class DistributedRun
             if (windows.Length > 0)
             {
                 _localEvaluation ??= new GptEvaluationSession(Config, Replica.Parameters, threads: 1);
-                loss = _localEvaluation.MeanLoss(new WindowSubset(_sampler.Validation, windows));
+                loss = _localEvaluation.MeanLoss(new WindowSubset(round.Windows, windows));
             }
             lock (_gate)
             {

@@ -70,7 +70,7 @@ public sealed partial class DistributedRun : IDisposable
         {
             throw new ArgumentException($"--workers {options.Workers} and --min-workers {options.MinWorkers} must satisfy 1 <= min-workers <= workers.");
         }
-        _ = new DataParallelLayout(options.Workers, config.BatchSize);   // refuses a global batch smaller than the worker count
+        _ = new DataParallelLayout(options.Workers, config.BatchSize, config.GradAccumSteps);   // refuses a micro-batch smaller than the worker count
         (Config, _tokenizer, _tokenizerJson, _configJson, _sampler, _options, _log) =
             (config, tokenizer, tokenizer.ToJson(), ConfigLoader.ToJson(config), sampler, options, log);
         Replica = resume?.Replica ?? new ModelReplica(config);

@@ -3,8 +3,8 @@ using Distributed.Models.DataParallel;
 namespace Distributed.Coordinator.Distributed;
 
 /// <summary>
-/// One scoring of the whole validation split after a step: every member scores its share
-/// (<see cref="DataParallelLayout.ValidationWindows"/>) and reports the summed loss over its tokens;
+/// One scoring of the validation windows after a step (the whole split, or eval_batches random batches):
+/// every member scores its share (<see cref="DataParallelLayout.ValidationWindows"/>) and reports the summed loss over its tokens;
 /// the share of a member lost meanwhile is scored by the coordinator instead. Complete when every
 /// share is in; the result is the token-weighted mean. Not thread-safe: called under the run's lock.
 /// </summary>
@@ -16,12 +16,12 @@ public sealed class ValidationRound
     private long _tokens;
 
     public ValidationRound(int afterStep, long generation, IReadOnlyList<WorkerSlot> members, DataParallelLayout layout,
-        int validationWindows, int sequenceLength)
+        IWindowSource windows, int sequenceLength)
     {
-        (AfterStep, Generation, Layout, ValidationWindows) = (afterStep, generation, layout, validationWindows);
+        (AfterStep, Generation, Layout, Windows) = (afterStep, generation, layout, windows);
         foreach (var member in members)
         {
-            _pending[member] = (member.Rank, (long)layout.ValidationWindows(validationWindows, member.Rank).Length * sequenceLength);
+            _pending[member] = (member.Rank, (long)layout.ValidationWindows(windows.Count, member.Rank).Length * sequenceLength);
         }
     }
 
@@ -32,7 +32,8 @@ public sealed class ValidationRound
 
     public DataParallelLayout Layout { get; }
 
-    public int ValidationWindows { get; }
+    /// <summary>The windows this evaluation scores, which the layout shares out among the members.</summary>
+    public IWindowSource Windows { get; }
 
     public IEnumerable<WorkerSlot> Pending => _pending.Keys;
 

@@ -43,7 +43,7 @@ public static class ConfigValidator
         Check(c.EmbeddingSize >= 1, $"embedding_size {c.EmbeddingSize} must be at least 1");
         if (c.NumHeads >= 1 && c.EmbeddingSize >= 1 && c.EmbeddingSize % c.NumHeads != 0)
         {
-            problems.Add(NotDivisible(c.EmbeddingSize, c.NumHeads));
+            problems.Add(NotDivisible("embedding_size", c.EmbeddingSize, "num_heads", c.NumHeads, NearestMultiples(c.EmbeddingSize, c.NumHeads)));
         }
         Check(c.MaxSequenceLength is >= 1 and <= MaxSequenceLength,
             $"max_sequence_length {c.MaxSequenceLength} is out of range: must be 1..{MaxSequenceLength}");
@@ -60,11 +60,35 @@ public static class ConfigValidator
         Check(c.Beta2 is >= 0 and < 1, $"beta2 {c.Beta2} is out of range: must be in [0, 1), e.g. 0.99");
         Check(IsFiniteAtLeastZero(c.GradClip), $"grad_clip {c.GradClip} must be a finite number >= 0 (0 turns clipping off)");
         Check(c.BatchSize >= 1, $"batch_size {c.BatchSize} must be at least 1");
+        CheckAccumulation(c, problems);
         Check(c.NumEpochs >= 1, $"num_epochs {c.NumEpochs} must be at least 1");
         Check(c.MaxSteps >= 0, $"max_steps {c.MaxSteps} must be >= 0 (0 means run num_epochs)");
         Check(IsFiniteAtLeastZero(c.MaxSeconds), $"max_seconds {c.MaxSeconds} must be a finite number >= 0 (0 means no time limit), e.g. 120");
         Check(c.EvalInterval >= 1, $"eval_interval {c.EvalInterval} must be at least 1");
+        Check(c.EvalBatches >= 0,
+            $"eval_batches {c.EvalBatches} must be >= 0 (0 scores every validation window; N > 0 averages N random batches, as nanoGPT's eval_iters)");
         return problems;
+    }
+
+    private static void CheckAccumulation(GptConfig c, List<string> problems)
+    {
+        if (c.GradAccumSteps < 1)
+        {
+            problems.Add(Invariant($"grad_accum_steps {c.GradAccumSteps} must be at least 1 (1: the whole batch at once)"));
+        }
+        else if (c.BatchSize >= 1 && c.BatchSize % c.GradAccumSteps != 0)
+        {
+            problems.Add(NotDivisible("batch_size", c.BatchSize, "grad_accum_steps", c.GradAccumSteps,
+                $"try grad_accum_steps {NearestDivisors(c.BatchSize, c.GradAccumSteps)}, or a batch_size that is a multiple of {c.GradAccumSteps}"));
+        }
+    }
+
+    /// <summary>The divisors of <paramref name="value"/> just below and above <paramref name="near"/> ("4 or 6").</summary>
+    private static string NearestDivisors(int value, int near)
+    {
+        var below = Enumerable.Range(1, Math.Min(near, value)).Last(d => value % d == 0);
+        var above = Enumerable.Range(near, Math.Max(0, value - near + 1)).FirstOrDefault(d => value % d == 0);
+        return above > 0 ? Invariant($"{below} or {above}") : Invariant($"{below}");
     }
 
     private static void CheckArchitecture(GptConfig c, List<string> problems)
@@ -108,13 +132,15 @@ public static class ConfigValidator
         }
     }
 
+    private static string NotDivisible(string field, int value, string divisorField, int divisor, string fix)
+        => Invariant($"{field} {value} must be divisible by {divisorField} {divisor} ({fix})");
+
     /// <summary>Names the nearest valid embedding sizes, since that is usually the value to change.</summary>
-    private static string NotDivisible(int embeddingSize, int numHeads)
+    private static string NearestMultiples(int embeddingSize, int numHeads)
     {
         var below = embeddingSize - embeddingSize % numHeads;
         var above = below + numHeads;
-        var suggestion = below > 0 ? $"{below} or {above}" : $"{above}";
-        return $"embedding_size {embeddingSize} must be divisible by num_heads {numHeads} (try {suggestion})";
+        return below > 0 ? Invariant($"try {below} or {above}") : Invariant($"try {above}");
     }
 
     // NaN fails every comparison, so each range check above is written to be false for NaN;

@@ -13,6 +13,7 @@ public sealed class EpochSampler
     // Names this random stream so it differs from other streams drawn from the same run seed.
     private const ulong EpochShufflePurpose = 0x45_50_4F_43_48_53_48_46; // "EPOCHSHF"
     private const ulong EpochOffsetPurpose = 0x45_50_4F_43_48_4F_46_46; // "EPOCHOFF"
+    private const ulong EvaluationPurpose = 0x45_56_41_4C_42_41_54_43; // "EVALBATC"
 
     private readonly TokenDataset _data;
     private readonly long _seed;
@@ -62,7 +63,29 @@ public sealed class EpochSampler
 
     /// <summary>Every window of a split on the unshifted grid, in text order (the train split's epoch-0 windows).</summary>
     public DataParallel.IWindowSource Windows(DataSplit split)
-        => new SplitWindows(this, split, split == DataSplit.Train ? WindowsPerEpoch : ValidationWindows);
+        => new SplitWindows(this, split, split == DataSplit.Train ? WindowsPerEpoch : ValidationWindows, Offset: 0);
+
+    /// <summary>The train split's windows on epoch <paramref name="epoch"/>'s grid (<see cref="EpochOffset"/>), indexed as <see cref="EpochOrder"/> orders them.</summary>
+    public DataParallel.IWindowSource EpochWindows(int epoch) => new SplitWindows(this, DataSplit.Train, WindowsPerEpoch, EpochOffset(epoch));
+
+    /// <summary>
+    /// What a loss estimate of a split scores: every window (<paramref name="batches"/> 0), or nanoGPT's
+    /// estimate_loss, <paramref name="batches"/> batches of <paramref name="batchSize"/> windows at random
+    /// offsets drawn from <paramref name="rng"/>.
+    /// </summary>
+    public DataParallel.IWindowSource EstimateWindows(DataSplit split, int batches, int batchSize, Rng rng)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batches);
+        return batches == 0 ? Windows(split) : RandomWindows(split, batches * batchSize, rng);
+    }
+
+    /// <summary>
+    /// The validation windows a run's evaluation after <paramref name="step"/> optimizer steps scores
+    /// (eval_batches, batch_size): the same for the single-process trainer and a distributed run, since the
+    /// random offsets come from (seed, step) alone.
+    /// </summary>
+    public DataParallel.IWindowSource EvaluationWindows(int step, int evalBatches, int batchSize)
+        => EstimateWindows(DataSplit.Validation, evalBatches, batchSize, new Rng(DerivedSeed.For(_seed, EvaluationPurpose, step)));
 
     /// <summary>
     /// <paramref name="count"/> windows of a split starting at uniformly random token positions, which may
@@ -71,7 +94,7 @@ public sealed class EpochSampler
     public DataParallel.IWindowSource RandomWindows(DataSplit split, int count, Rng rng)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        var tokens = split == DataSplit.Train ? _data.TrainTokens : _data.ValidationTokens;
+        var tokens = SplitTokens(split);
         var starts = new int[count];
         for (var i = 0; i < count; i++)
         {
@@ -80,14 +103,22 @@ public sealed class EpochSampler
         return new OffsetWindows(tokens, starts, SequenceLength);
     }
 
-    private sealed record SplitWindows(EpochSampler Sampler, DataSplit Split, int Count) : DataParallel.IWindowSource
+    private sealed record SplitWindows(EpochSampler Sampler, DataSplit Split, int Count, int Offset) : DataParallel.IWindowSource
     {
-        public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets) => Sampler.FillBatch(Split, windows, inputs, targets);
+        public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets) => Sampler.FillBatch(Split, windows, inputs, targets, Offset);
+
+        public ReadOnlySpan<int> Window(int index)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+            return Sampler.SplitTokens(Split).Span.Slice(Offset + index * Sampler.WindowLength, Sampler.WindowLength);
+        }
     }
 
     private sealed class OffsetWindows(ReadOnlyMemory<int> tokens, int[] starts, int sequenceLength) : DataParallel.IWindowSource
     {
         public int Count => starts.Length;
+
+        public ReadOnlySpan<int> Window(int index) => tokens.Span.Slice(starts[index], sequenceLength + 1);
 
         public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets)
         {
@@ -163,10 +194,9 @@ public sealed class EpochSampler
 
     /// <summary>Copies the T + 1 tokens of one window (at the given grid offset) into <paramref name="destination"/>.</summary>
     public void CopyWindow(DataSplit split, int window, int offset, Span<int> destination)
-    {
-        var tokens = split == DataSplit.Train ? _data.TrainTokens : _data.ValidationTokens;
-        tokens.Span.Slice(offset + window * WindowLength, WindowLength).CopyTo(destination);
-    }
+        => SplitTokens(split).Span.Slice(offset + window * WindowLength, WindowLength).CopyTo(destination);
+
+    private ReadOnlyMemory<int> SplitTokens(DataSplit split) => split == DataSplit.Train ? _data.TrainTokens : _data.ValidationTokens;
 
     private void ThrowIfNoWindow(string split, int tokenCount, int windows)
     {

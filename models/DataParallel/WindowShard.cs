@@ -24,6 +24,12 @@ public sealed class WindowShard : IWindowSource
 
     public int Count => _tokens.Length / (SequenceLength + 1);
 
+    public ReadOnlySpan<int> Window(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+        return _tokens.AsSpan(index * (SequenceLength + 1), SequenceLength + 1);
+    }
+
     public void Fill(ReadOnlySpan<int> windows, Span<long> inputs, Span<long> targets)
     {
         for (var row = 0; row < windows.Length; row++)

@@ -5,6 +5,8 @@ public sealed class WindowSubset(IWindowSource source, int[] windows) : IWindowS
 {
     public int Count => windows.Length;
 
+    public ReadOnlySpan<int> Window(int index) => source.Window(windows[index]);
+
     public void Fill(ReadOnlySpan<int> indices, Span<long> inputs, Span<long> targets)
     {
         var mapped = indices.Length <= 256 ? stackalloc int[indices.Length] : new int[indices.Length];

@@ -23,9 +23,8 @@ public static class CheckpointEvaluation
         var sampler = EpochSampler.Of(text, tokenizer, config);
         using var session = new GptEvaluationSession(config, replica.Parameters, threads);
         var rng = new Rng(seed);
-        IWindowSource Windows(DataSplit split)
-            => batches == 0 ? sampler.Windows(split) : sampler.RandomWindows(split, batches * config.BatchSize, rng);
-        var (train, validation) = (Windows(DataSplit.Train), Windows(DataSplit.Validation));
+        var train = sampler.EstimateWindows(DataSplit.Train, batches, config.BatchSize, rng);
+        var validation = sampler.EstimateWindows(DataSplit.Validation, batches, config.BatchSize, rng);
         return new SplitLosses(session.MeanLoss(train), train.Count, session.MeanLoss(validation), validation.Count);
     }
 }

@@ -7,15 +7,17 @@ using Distributed.Models.Runtime;
 namespace Distributed.Models.Training;
 
 /// <summary>
-/// Single-process training: each step fills a batch from the epoch's shuffled windows, runs the
-/// training graph (loss and gradients, in place), clips the gradient norm and applies the optimizer
-/// at the scheduled learning rate. Every eval_interval steps, and at the end, it scores the whole
-/// validation split and writes a checkpoint.
+/// Single-process training: each step takes a batch from the epoch's shuffled windows, runs it through
+/// the training graph as grad_accum_steps micro-batches (<see cref="GradientAccumulation"/>), clips the
+/// gradient norm and applies the optimizer at the scheduled learning rate. Every eval_interval steps,
+/// and at the end, it scores the validation split (every window, or eval_batches random batches) and
+/// writes a checkpoint.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     private readonly EpochSampler _sampler;
-    private readonly GptTrainingSession _training;
+    private readonly DataParallelLayout _layout;
+    private readonly GradientAccumulation _training;
     private readonly GptEvaluationSession _evaluation;
     private readonly LearningRateSchedule _learningRate;
     private Rng _rng;
@@ -30,8 +32,9 @@ public sealed class Trainer : IDisposable
         _learningRate = new LearningRateSchedule(config.LearningRate, config.MinLearningRate, config.WarmupSteps, Schedule.TotalSteps);
         _rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, 0));
         State = new TrainingState { RngState = _rng.State };
+        _layout = new DataParallelLayout(1, config.BatchSize, config.GradAccumSteps);   // one process is a world of one
         // One process training alone owns its cores, so ORT's threads may spin-wait (see SessionFactory).
-        _training = new GptTrainingSession(config, Replica.Parameters, Replica.Gradients, threads, spinWait: true);
+        _training = new GradientAccumulation(config, Replica, _layout.MicroBatchOf(0), threads, spinWait: true);
         try
         {
             _evaluation = new GptEvaluationSession(config, Replica.Parameters, threads, spinWait: true);
@@ -63,8 +66,8 @@ public sealed class Trainer : IDisposable
         _rng = Rng.FromState(state.RngState);
     }
 
-    /// <summary>Mean loss over every validation window with the current parameters.</summary>
-    public double ValidationLoss() => _evaluation.MeanLoss(_sampler.Validation);
+    /// <summary>Mean loss with the current parameters over the validation windows of the evaluation after <paramref name="step"/> steps (eval_batches).</summary>
+    public double ValidationLoss(int step) => _evaluation.MeanLoss(_sampler.EvaluationWindows(step, Config.EvalBatches, Config.BatchSize));
 
     /// <summary>
     /// Trains until the last step or until <paramref name="cancel"/> fires (then stops between two
@@ -74,11 +77,10 @@ public sealed class Trainer : IDisposable
     {
         var batch = Config.BatchSize;
         var tokensPerStep = (long)batch * Config.MaxSequenceLength;
-        var layout = new DataParallelLayout(1, batch);   // one process is a world of one
         var windows = new int[batch];
         var position = new SchedulePosition(State.Step, State.Epoch, State.BatchInEpoch);
         var order = _sampler.EpochOrder(position.Epoch);
-        var offset = _sampler.EpochOffset(position.Epoch);
+        var epochWindows = _sampler.EpochWindows(position.Epoch);
         var orderEpoch = position.Epoch;
         var (seconds, tokens) = (State.Seconds, State.Tokens);
         double intervalLoss = 0, intervalSeconds = 0, lastTrainLoss = double.NaN, lastValLoss = double.NaN;
@@ -96,11 +98,10 @@ public sealed class Trainer : IDisposable
             stopwatch.Restart();
             if (orderEpoch != position.Epoch)
             {
-                (order, offset, orderEpoch) = (_sampler.EpochOrder(position.Epoch), _sampler.EpochOffset(position.Epoch), position.Epoch);
+                (order, epochWindows, orderEpoch) = (_sampler.EpochOrder(position.Epoch), _sampler.EpochWindows(position.Epoch), position.Epoch);
             }
-            layout.TrainWindows(order, position.StepInEpoch, rank: 0, windows);
-            _sampler.FillBatch(DataSplit.Train, windows, _training.Inputs, _training.Targets, offset);
-            var loss = _training.ComputeGradients(_rng);
+            _layout.TrainWindows(order, position.StepInEpoch, rank: 0, windows);
+            var loss = _training.ComputeGradients(_layout, rank: 0, epochWindows, windows, _rng);
             if (!float.IsFinite(loss))
             {
                 throw new TrainingDivergedException(position.Step, loss, Config.LearningRate);
@@ -116,7 +117,7 @@ public sealed class Trainer : IDisposable
             if (Schedule.EvaluatesAfter(position.Step))
             {
                 lastTrainLoss = intervalLoss / intervalSteps;
-                lastValLoss = ValidationLoss();
+                lastValLoss = ValidationLoss(position.Step);
                 var rate = intervalSteps * tokensPerStep / intervalSeconds;
                 (intervalLoss, intervalSeconds, intervalSteps) = (0, 0, 0);
                 SaveState(position, seconds, tokens);

@@ -78,6 +78,32 @@ public sealed class DistributedEquivalenceTests : IDisposable
         Assert.All(rows, r => Assert.Equal(rows[0].Select(e => e.ValLoss), r.Select(e => e.ValLoss), (a, b) => Math.Abs(a - b) <= 1e-5 * a));
     }
 
+    [Fact]
+    public async Task Two_workers_of_two_micro_batches_and_sampled_evaluations_report_the_single_process_val_loss()
+    {
+        string[] overrides = ["optimizer=sgd", "grad_clip=0", "weight_decay=0", "max_steps=4", "eval_interval=2", "learning_rate=0.05", "warmup_steps=0",
+            "eval_batches=20"];
+        foreach (var (output, accumulation) in new[] { ("whole", 1), ("accumulated", 2) })
+        {
+            TrainingJob.Run(new TrainingJobOptions
+            {
+                ConfigPath = _run.ConfigPath, Overrides = [.. overrides, $"grad_accum_steps={accumulation}"], Data = _run.DataPath,
+                OutputDirectory = _run.Folder(output), Threads = 1,
+            }, new Training.RecordingObserver(), _ => { });
+        }
+
+        using var coordinator = ClusterProcess.Coordinator(_run.Token,
+            ["train", "--workers", "2", .. _run.RunArguments("two", [.. overrides, "grad_accum_steps=2"])]);
+        Assert.True(await coordinator.WaitForExit(TimeSpan.FromSeconds(90)) == 0, coordinator.Output);
+
+        // Dropout 0 and the same sampled windows at each evaluation: one trajectory, one val loss, up to float rounding.
+        var rows = new[] { "whole", "accumulated", "two" }.Select(o => MetricsLog.Read(_run.Folder(o))).ToArray();
+        Assert.All(rows, r => Assert.Equal([2, 4], r.Select(e => e.Step)));
+        Assert.All(rows, r => Assert.Equal(rows[0].Select(e => e.ValLoss), r.Select(e => e.ValLoss), (a, b) => Math.Abs(a - b) <= 1e-5 * a));
+        var worst = Weights("whole").Zip(Weights("two"), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst <= 1e-5, $"largest parameter difference from single-process training {worst:E2}");
+    }
+
     private float[] Weights(string output)
         => CheckpointStore.Load(_run.Folder(output)).ModelTensors.SelectMany(t => t.Data).ToArray();
 }

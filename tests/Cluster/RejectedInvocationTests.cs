@@ -18,7 +18,11 @@ public sealed class RejectedInvocationTests : IDisposable
         "Error: --min-workers 3 is above --workers 2: the run would stop as soon as it started; lower --min-workers or raise --workers.")]
     [InlineData("train --workers 3 --set batch_size=2",
         "Error: batch_size 2 is smaller than --workers 3: every worker needs at least one sequence per step; raise batch_size or use fewer workers.")]
+    [InlineData("train --workers 3 --set grad_accum_steps=4",
+        "Error: batch_size 8 / grad_accum_steps 4 = 2 sequences per micro-batch is fewer than --workers 3: every worker needs at least one sequence per micro-batch; raise batch_size, lower grad_accum_steps or use fewer workers.")]
     [InlineData("train --set num_layers=0", "Invalid configuration: num_layers 0 is out of range: must be 1..256")]
+    [InlineData("train --set grad_accum_steps=3",
+        "Invalid configuration: batch_size 8 must be divisible by grad_accum_steps 3 (try grad_accum_steps 2 or 4, or a batch_size that is a multiple of 3)")]
     public async Task Options_that_cannot_train_are_refused_before_the_data(string invocation, string message)
     {
         var missing = _run.Folder("missing.txt");

@@ -166,6 +166,16 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void AGradAccumStepsThatDoesNotDivideTheBatchIsRefusedAtLoad()
+    {
+        var error = Fails(() => ConfigLoader.Load(null, ["batch_size=12", "grad_accum_steps=5"]));
+
+        Assert.Equal("batch_size 12 must be divisible by grad_accum_steps 5 (try grad_accum_steps 4 or 6, or a batch_size that is a multiple of 5)",
+            Assert.Single(error.Problems));
+        Assert.Equal(3, ConfigLoader.Load(null, ["batch_size=12", "grad_accum_steps=3"]).GradAccumSteps);
+    }
+
+    [Fact]
     public void MissingFileIsNamed()
     {
         var path = _temp.File("nope.json");

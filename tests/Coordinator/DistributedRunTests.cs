@@ -219,6 +219,37 @@ public sealed class DistributedRunTests
     }
 
     [Fact]
+    public void With_micro_batches_and_eval_batches_members_train_their_share_and_score_a_share_of_the_sampled_windows()
+    {
+        using var h = new RunHarness(workers: 2, batchSize: 8, maxSteps: 2, evalInterval: 2, gradAccumSteps: 2, evalBatches: 3);
+        var (a, b) = (h.Join("a"), h.Join("b"));
+        var (ta, tb) = h.AssignedBoth(a, b);
+        var shards = new[] { (a, ta), (b, tb) }.Select(m => h.Run.Shard(m.Item1, m.Item2.Generation)).ToArray();
+        var (la, lb) = (h.Open(a, ta), h.Open(b, tb));
+        var validated = new List<EvaluationReport>();
+        h.Run.Validated += validated.Add;
+        for (var step = 0; step < 2; step++)
+        {
+            h.SendGradient(a, ta, step, 0.5f);
+            h.SendGradient(b, tb, step, 0.5f);
+            var closed = step + 1;
+            h.Until(() => la.Closed.Count == closed && lb.Closed.Count == closed, $"step {step} closed");
+        }
+
+        // Each member trains 2 micro-batches of 2 per step; the 3 x 8 windows sampled for the evaluation after step 2 are shared out.
+        Assert.Equal((4, 4, 2), (ta.BatchSize, tb.BatchSize, ta.Steps));
+        Assert.All(shards, s => Assert.Equal(2 * 4 * 9, s.Train.Length));
+        var sample = h.Sampler.EvaluationWindows(step: 2, evalBatches: 3, batchSize: 8);
+        Assert.Equal(Enumerable.Range(0, sample.Count).Select(i => string.Join(',', sample.Window(i).ToArray())).Order(),
+            shards.SelectMany(s => s.Validation.Chunk(9)).Select(w => string.Join(',', w)).Order());
+        var tokens = shards.Select(s => s.Validation.Length / 9 * 8L).ToArray();
+        h.Run.ReportValidation(a, ta.Generation, 1.0 * tokens[0], tokens[0]);
+        h.Run.ReportValidation(b, tb.Generation, 3.0 * tokens[1], tokens[1]);
+        h.Until(() => validated.Count == 1, "the validation finished");
+        Assert.Equal(2.0, validated[0].ValLoss, 9);   // 12 windows at 1.0 and 12 at 3.0
+    }
+
+    [Fact]
     public void A_slow_step_names_whom_it_waits_for_before_the_step_timeout_drops_them()
     {
         using var h = new RunHarness(workers: 2, stepTimeout: TimeSpan.FromSeconds(3));

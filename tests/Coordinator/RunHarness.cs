@@ -15,12 +15,13 @@ internal sealed class RunHarness : IDisposable
     private readonly TempDirectory _directory = new();
 
     public RunHarness(int workers = 2, int minWorkers = 1, int batchSize = 4, int maxSteps = 4, int evalInterval = 2,
-        TimeSpan? timeout = null, TimeSpan? stepTimeout = null)
+        TimeSpan? timeout = null, TimeSpan? stepTimeout = null, int gradAccumSteps = 1, int evalBatches = 0)
     {
         var config = new GptConfig
         {
             NumLayers = 1, NumHeads = 2, EmbeddingSize = 16, MaxSequenceLength = 8, BatchSize = batchSize, WarmupSteps = 1,
             MaxSteps = maxSteps, NumEpochs = 50, EvalInterval = evalInterval, Optimizer = OptimizerKind.Sgd, GradClip = 0,
+            GradAccumSteps = gradAccumSteps, EvalBatches = evalBatches,
         };
         var prepared = TrainingJob.PrepareFresh(config, TestCorpus.Sentences(3_000), _directory.Path);
         Sampler = prepared.Sampler;

@@ -148,6 +148,36 @@ public class EpochSamplerTests
     }
 
     [Fact]
+    public void An_evaluations_random_batches_depend_on_the_seed_and_step_alone_and_stay_in_the_validation_split()
+    {
+        long[] Starts(EpochSampler sampler, int step)
+        {
+            var windows = sampler.EvaluationWindows(step, evalBatches: 3, batchSize: 4);
+            return Enumerable.Range(0, windows.Count).Select(i => (long)windows.Window(i)[0]).ToArray();
+        }
+
+        var starts = Starts(Sampler(), step: 250);
+
+        Assert.Equal(12, starts.Length);
+        Assert.Equal(starts, Starts(Sampler(), step: 250));
+        Assert.NotEqual(starts, Starts(Sampler(), step: 500));
+        Assert.NotEqual(starts, Starts(Sampler(seed: 7), step: 250));
+        // Every token of every window, the last target included, lies in the validation split [900, 1000).
+        Assert.All(Enumerable.Range(0, 100).SelectMany(step => Starts(Sampler(), step)), start => Assert.InRange(start, 900, 1000 - SequenceLength - 1));
+    }
+
+    [Fact]
+    public void An_evaluation_without_eval_batches_scores_every_validation_window_in_order()
+    {
+        var sampler = Sampler();
+
+        var windows = sampler.EvaluationWindows(step: 250, evalBatches: 0, batchSize: 4);
+
+        Assert.Equal(sampler.ValidationWindows, windows.Count);
+        Assert.Equal([905, 906, 907, 908, 909], windows.Window(1).ToArray());
+    }
+
+    [Fact]
     public void Buffers_of_the_wrong_size_are_rejected_with_the_expected_size()
     {
         var sampler = Sampler();

@@ -7,13 +7,16 @@ public class DataParallelLayoutTests
     private static readonly int[] Order = Enumerable.Range(0, 40).Select(i => (i * 17) % 40).ToArray();   // a shuffled epoch
 
     [Theory]
-    [InlineData(1, 8)]
-    [InlineData(2, 8)]
-    [InlineData(3, 8)]
-    [InlineData(8, 8)]
-    public void Ranks_share_each_global_batch_exactly_once(int world, int batch)
+    [InlineData(1, 8, 1)]
+    [InlineData(2, 8, 1)]
+    [InlineData(3, 8, 1)]
+    [InlineData(8, 8, 1)]
+    [InlineData(1, 8, 4)]
+    [InlineData(3, 12, 2)]
+    [InlineData(4, 8, 2)]
+    public void Ranks_share_each_global_batch_exactly_once(int world, int batch, int microBatches)
     {
-        var layout = new DataParallelLayout(world, batch);
+        var layout = new DataParallelLayout(world, batch, microBatches);
 
         for (var step = 0; step < Order.Length / batch; step++)
         {
@@ -39,13 +42,46 @@ public class DataParallelLayoutTests
         Assert.Equal([3, 3, 2], Enumerable.Range(0, 3).Select(layout.BatchOf));
     }
 
-    [Theory]
-    [InlineData(2, 8)]
-    [InlineData(3, 8)]
-    [InlineData(5, 12)]
-    public void Weights_are_each_ranks_share_and_sum_to_one(int world, int batch)
+    [Fact]
+    public void Micro_batch_u_of_every_rank_together_is_the_u_th_slice_of_the_global_batch()
     {
-        var layout = new DataParallelLayout(world, batch);
+        var layout = new DataParallelLayout(3, 12, microBatches: 2);   // micro-batches of 6: ranks take 2 each, 4 per step
+        const int step = 1;
+
+        for (var micro = 0; micro < 2; micro++)
+        {
+            var union = Enumerable.Range(0, 3).SelectMany(rank =>
+            {
+                var windows = new int[layout.BatchOf(rank)];
+                layout.TrainWindows(Order, step, rank, windows);
+                return layout.MicroBatchWindows(windows, rank, micro).ToArray();
+            }).Order();
+            Assert.Equal(Order[(step * 12 + micro * 6)..(step * 12 + (micro + 1) * 6)].Order(), union);
+        }
+        Assert.Equal([2, 2, 2], Enumerable.Range(0, 3).Select(layout.MicroBatchOf));
+    }
+
+    [Fact]
+    public void One_rank_with_micro_batches_trains_on_the_whole_batch_in_order()
+    {
+        var layout = new DataParallelLayout(1, 8, microBatches: 4);
+        var windows = new int[8];
+
+        layout.TrainWindows(Order, stepInEpoch: 2, rank: 0, windows);
+
+        Assert.Equal(Order[16..24], windows);
+        Assert.Equal(Order[18..20], layout.MicroBatchWindows(windows, 0, 1).ToArray());
+    }
+
+    [Theory]
+    [InlineData(2, 8, 1)]
+    [InlineData(3, 8, 1)]
+    [InlineData(5, 12, 1)]
+    [InlineData(5, 12, 2)]
+    [InlineData(4, 24, 3)]
+    public void Weights_are_each_ranks_share_and_sum_to_one(int world, int batch, int microBatches)
+    {
+        var layout = new DataParallelLayout(world, batch, microBatches);
 
         var weights = Enumerable.Range(0, world).Select(layout.WeightOf).ToArray();
 
@@ -88,6 +124,16 @@ public class DataParallelLayoutTests
     }
 
     [Fact]
+    public void A_micro_batch_smaller_than_the_world_names_the_fix()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new DataParallelLayout(3, 8, microBatches: 4));
+
+        Assert.Contains("batch_size 8 / grad_accum_steps 4 = 2 sequences per micro-batch is fewer than the 3 workers", error.Message);
+        Assert.Contains("lower grad_accum_steps", error.Message);
+        Assert.Equal(2, DataParallelLayout.MaxWorldSize(8, 4));
+    }
+
+    [Fact]
     public void Shards_hold_each_ranks_windows_of_the_global_batches_and_a_share_of_validation()
     {
         var text = Training.TestCorpus.Sentences(3_000);
@@ -97,7 +143,7 @@ public class DataParallelLayoutTests
         var order = sampler.EpochOrder(1);
         var offset = sampler.EpochOffset(1);
 
-        var shards = Enumerable.Range(0, 3).Select(rank => layout.CutShard(sampler, order, offset, stepInEpoch: 2, steps: 2, rank)).ToArray();
+        var shards = Enumerable.Range(0, 3).Select(rank => layout.CutShard(sampler, order, offset, stepInEpoch: 2, steps: 2, rank, sampler.Validation)).ToArray();
 
         for (var step = 0; step < 2; step++)
         {
@@ -111,5 +157,21 @@ public class DataParallelLayoutTests
             Assert.Equal(expected.Chunk(9).Select(w => string.Join(',', w)).Order(), fromShards.Select(w => string.Join(',', w)).Order());
         }
         Assert.Equal(sampler.ValidationWindows * 9, shards.Sum(s => s.Validation.Length));
+    }
+
+    [Fact]
+    public void Shards_share_out_a_random_sample_of_validation_windows_whole()
+    {
+        var text = Training.TestCorpus.Sentences(3_000);
+        var tokenizer = Models.Tokenizers.CharTokenizer.Train(text);
+        var sampler = new Models.Data.EpochSampler(new Models.Data.TokenDataset(tokenizer.Encode(text)), 8, seed: 5);
+        var layout = new DataParallelLayout(2, 8);
+        var sample = sampler.EvaluationWindows(step: 10, evalBatches: 3, batchSize: 5);
+
+        var shards = Enumerable.Range(0, 2).Select(rank => layout.CutShard(sampler, sampler.EpochOrder(0), 0, 0, 1, rank, sample).Validation).ToArray();
+
+        var expected = Enumerable.Range(0, sample.Count).Select(i => string.Join(',', sample.Window(i).ToArray())).Order();
+        Assert.Equal(expected, shards.SelectMany(s => s.Chunk(9)).Select(w => string.Join(',', w)).Order());
+        Assert.Equal([8, 7], shards.Select(s => s.Length / 9));
     }
 }

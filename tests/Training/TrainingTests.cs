@@ -76,10 +76,46 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
-    public void A_resumed_run_repeats_the_uninterrupted_run_exactly()
+    public void Two_micro_batches_per_step_follow_the_trajectory_of_whole_batches()
+    {
+        string[] overrides = ["max_steps=60", "eval_interval=30"];
+        var whole = TrainingJob.Run(Options("whole", overrides), new RecordingObserver(), _ => { });
+
+        var accumulated = TrainingJob.Run(Options("accumulated", [.. overrides, "grad_accum_steps=2"]), new RecordingObserver(), _ => { });
+
+        // Dropout 0: the same mean gradient each step, up to float rounding, so the same run.
+        Assert.Equal(whole.ValLoss, accumulated.ValLoss, 1e-4 * whole.ValLoss);
+        Assert.Equal(whole.TrainLoss, accumulated.TrainLoss, 1e-4 * whole.TrainLoss);
+        // batch_size is still the step's batch: the same tokens are counted per step.
+        var tokens = 60L * TestCorpus.TinyConfig.BatchSize * TestCorpus.TinyConfig.MaxSequenceLength;
+        Assert.Equal(tokens, TrainingState.FromJson(CheckpointStore.Load(Path.Combine(_directory.FullName, "accumulated")).StateJson).Tokens);
+    }
+
+    [Fact]
+    public void Eval_batches_estimate_the_full_validation_loss_without_changing_training()
+    {
+        string[] overrides = ["max_steps=60", "eval_interval=30"];
+        var every = new RecordingObserver();
+        TrainingJob.Run(Options("every", overrides), every, _ => { });
+
+        var sampled = new RecordingObserver();
+        TrainingJob.Run(Options("sampled", [.. overrides, "eval_batches=100"]), sampled, _ => { });
+        var again = new RecordingObserver();
+        TrainingJob.Run(Options("again", [.. overrides, "eval_batches=100"]), again, _ => { });
+
+        Assert.Equal(every.Losses, sampled.Losses);
+        Assert.Equal(sampled.Evaluations.Select(e => e.ValLoss), again.Evaluations.Select(e => e.ValLoss));
+        Assert.All(every.Evaluations.Zip(sampled.Evaluations), pair => Assert.Equal(pair.First.ValLoss, pair.Second.ValLoss, 0.05 * pair.First.ValLoss));
+        Assert.NotEqual(every.Evaluations.Select(e => e.ValLoss), sampled.Evaluations.Select(e => e.ValLoss));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_resumed_run_repeats_the_uninterrupted_run_exactly(int gradAccumSteps)
     {
         // Dropout on, so the resumed run must also restore the dropout-mask generator.
-        string[] overrides = ["dropout=0.1", "max_steps=40", "eval_interval=10"];
+        string[] overrides = ["dropout=0.1", "max_steps=40", "eval_interval=10", $"grad_accum_steps={gradAccumSteps}"];
         var straight = new RecordingObserver();
         var whole = TrainingJob.Run(Options("straight", overrides), straight, _ => { });
 
