@@ -16,8 +16,25 @@ public sealed class DistributedOptions
 
     public Option<double> StepTimeout { get; } = new("--step-timeout") { Description = "Seconds a live worker may take to deliver a step's gradient (or its validation) before it is dropped.", DefaultValueFactory = _ => 300 };
 
+    public Option<string> Transport { get; } = CreateTransport();
+
+    private static Option<string> CreateTransport()
+    {
+        var option = new Option<string>("--transport")
+        {
+            Description = "Gradients of workers on this host: auto (shared memory, gRPC for the others) or grpc (gRPC for every worker).",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "grpc");
+        return option;
+    }
+
+    /// <summary>Whether workers on this host are offered the shared-memory data plane.</summary>
+    public bool SharedMemory(ParseResult result) => result.GetValue(Transport) != "grpc";
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Transport);
         command.Options.Add(MinWorkers);
         command.Options.Add(Timeout);
         command.Options.Add(Port);

@@ -47,6 +47,7 @@ public static class ServeCommand
                     Run = run,
                     Address = address,
                     Port = result.GetValue(distributed.Port),
+                    SharedMemory = distributed.SharedMemory(result),
                     Token = secret,
                     Tls = tls,
                 }, observer, TrainCommand.Log, stop), cancel, command: "serve");

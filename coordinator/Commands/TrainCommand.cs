@@ -42,6 +42,7 @@ public static class TrainCommand
                     ThreadsPerWorker = options.Threads,
                     Devices = localDevices,
                     Port = result.GetValue(distributed.Port),
+                    SharedMemory = distributed.SharedMemory(result),
                 }, observer, Log, stop), cancel);
         }));
         return command;

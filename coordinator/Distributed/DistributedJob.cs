@@ -21,6 +21,9 @@ public sealed record DistributedJobOptions
 
     public int Port { get; init; }
 
+    /// <summary>Offer workers on this host the shared-memory data plane (false: gRPC for every worker).</summary>
+    public bool SharedMemory { get; init; } = true;
+
     /// <summary>null: cleartext HTTP/2 (always so for local workers, which connect over loopback).</summary>
     public ServerTls? Tls { get; init; }
 
@@ -64,7 +67,7 @@ public static class DistributedJob
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
         await using var host = await CoordinatorHost.StartAsync(run, token,
-            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers, Loggers = loggers }, CancellationToken.None);
+            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers, Loggers = loggers, SharedMemory = options.SharedMemory }, CancellationToken.None);
         var shown = options.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : options.Address;
         var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host))}");
         log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");

@@ -70,6 +70,33 @@ public sealed class HostileWorkerTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Shared_memory_goes_only_to_same_host_workers_in_owner_only_files_and_a_made_up_proof_is_refused()
+    {
+        var (coordinator, port) = await Serve(2);
+        using var _ = coordinator;
+        using var connection = FakeWorker.Connect(port, _run.Token);
+        var local = await connection.Client.JoinAsync(new JoinRequest(FakeWorker.Join("local")) { BootId = Protocol.HostIdentity.BootId() });
+        using var remoteConnection = FakeWorker.Connect(port, _run.Token);
+        var remote = await remoteConnection.Client.JoinAsync(new JoinRequest(FakeWorker.Join("remote")) { BootId = "another-machine" });
+
+        Assert.Null(remote.SharedMemory);
+        Assert.NotNull(local.SharedMemory);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(local.SharedMemory.GradientFile));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
+            File.GetUnixFileMode(Path.GetDirectoryName(local.SharedMemory.GradientFile)!));
+
+        // A worker that cannot open the file can only guess its proof.
+        using var call = connection.Client.AllReduce();
+        await call.RequestStream.WriteAsync(new GradientBucket
+        {
+            WorkerId = local.WorkerId, Generation = 1, SharedBuckets = 1, SharedMemoryProof = ByteString.CopyFrom(new byte[32]),
+        });
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Workers_that_join_and_go_silent_never_hold_up_or_end_the_run()
     {
         var (coordinator, port) = await Serve(1);

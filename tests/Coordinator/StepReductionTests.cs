@@ -114,4 +114,54 @@ public class StepReductionTests
         Assert.Equal(inOrder, interleaved);   // bit for bit: summed in rank order, not arrival order
         Assert.Equal((3 * Value(0, 5) + 2 * Value(1, 5) + 2 * Value(2, 5)) / 7, inOrder[5], 6);
     }
+
+    [Fact]
+    public void Shared_memory_ranks_sum_to_the_same_bits_as_ranks_that_send_messages_and_the_clip_norm_comes_with_the_sum()
+    {
+        var layout = new DataParallelLayout(2, 3);
+        float Value(int rank, int i) => MathF.Cos(i * 0.11f + rank) * 1e-2f;
+        var whole = Enumerable.Range(0, 2).Select(rank => Enumerable.Range(0, Elements).Select(i => Value(rank, i)).ToArray()).ToArray();
+
+        var viaMessages = new float[Elements];
+        var messages = new StepReduction(viaMessages);
+        messages.Begin(0, layout, newGeneration: true);
+        foreach (var (rank, bucket) in from bucket in Enumerable.Range(0, 3) from rank in Enumerable.Range(0, 2) select (rank, bucket))
+        {
+            Assert.Null(messages.Accept(rank, 0, bucket, Bucket(bucket, i => Value(rank, i)), 1f).Problem);
+        }
+        var viaShared = new float[Elements];
+        var mirror = new RecordingMirror(Elements);
+        var shared = new StepReduction(viaShared) { Mirror = mirror };
+        shared.Begin(0, layout, newGeneration: true);
+        Assert.Equal(BucketEffect.Taken, shared.AcceptShared(0, 0, 0, 3, whole[0], 1f).Effect);
+        Assert.Equal(BucketEffect.StepReduced, shared.AcceptShared(1, 0, 0, 3, whole[1], 1f).Effect);
+
+        Assert.Equal(viaMessages, viaShared);
+        Assert.Equal(viaShared, mirror.Values);
+        var exact = viaShared.Sum(v => (double)v * v);
+        Assert.True(Math.Abs(shared.SumOfSquares - exact) <= 1e-6 * exact, $"{shared.SumOfSquares} vs {exact}");   // float32 partial sums
+    }
+
+    [Fact]
+    public void A_non_finite_value_in_shared_memory_is_found_after_the_sum_and_blamed_on_its_rank()
+    {
+        var reduction = new StepReduction(new float[Elements]);
+        reduction.Begin(0, new DataParallelLayout(2, 2), newGeneration: true);
+        var good = Enumerable.Repeat(1f, Elements).ToArray();
+        var bad = good.ToArray();
+        bad[DistributedBuckets.Elements + 5] = float.PositiveInfinity;
+
+        reduction.AcceptShared(0, 0, 0, 3, good, 1f);
+        var (effect, problem) = reduction.AcceptShared(1, 0, 0, 3, bad, 1f);
+
+        Assert.Equal((BucketEffect.NonFiniteGradients, (string?)null), (effect, problem));
+        Assert.Equal([1], reduction.NonFiniteRanks);
+    }
+
+    private sealed class RecordingMirror(int elements) : IReducedMirror
+    {
+        public float[] Values { get; } = new float[elements];
+
+        public void Write(long start, ReadOnlySpan<float> values) => values.CopyTo(Values.AsSpan((int)start));
+    }
 }

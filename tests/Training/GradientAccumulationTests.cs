@@ -57,7 +57,7 @@ public sealed class GradientAccumulationTests
 
         var ranks = Enumerable.Range(0, 2).Select(rank => Step(replica, layout, rank).Gradient).ToArray();
         var averaged = new float[whole.Length];
-        GradientAverage.WeightedSum([ranks[0], ranks[1]], [layout.WeightOf(0), layout.WeightOf(1)], averaged);
+        GradientAverage.WeightedSum([ranks[0], ranks[1]], [layout.WeightOf(0), layout.WeightOf(1)], 0, averaged);
 
         Assert.True(RelativeError(averaged, whole) <= 1e-5, $"relative error {RelativeError(averaged, whole):E2}");
     }
