@@ -182,7 +182,7 @@ wait_until "$(by 20)" in_log "$tmp/coordinator.log" 'Coordinator listening' \
 
 start_worker() { # start_worker <index> <namespace>
     ip netns exec "$2" "${run_worker[@]}" --coordinator "http://10.77.$1.1:$PORT" --token "$token" \
-        --threads 1 --name "w$1" --health-port 0 --timeout 20 \
+        --threads 1 --name "w$1" --health-port 0 --timeout 20 --transport grpc \
         </dev/null >"$tmp/w$1.log" 2>&1 &
     pids+=("$!")
 }
@@ -269,6 +269,8 @@ fi
 if wait_until "$(by $((SECONDS - start_time + 10)))" exited "$w1_pid"; then
     reap "$w1_pid"
     if [[ $rc -eq 0 ]]; then check ok "w1 exited 0"; else check fail "w1 exited $rc"; fi
+    # These workers stand for other machines (same /dev/shm here, so they are told not to use it): the network path.
+    if in_log "$tmp/coordinator.log" 'w1.*gradients over grpc'; then check ok "w1's gradients went over the network (grpc)"; else check fail "w1 did not use the network path"; fi
 else
     check fail "w1 still running 10 s after the coordinator ended (or the time budget ran out)"
 fi
