@@ -5,6 +5,7 @@ using Distributed.Protocol;
 using Distributed.Worker;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 var coordinator = new Option<string?>("--coordinator")
 {
@@ -99,7 +100,8 @@ root.SetAction(async (result, cancel) =>
     var health = new WorkerHealth();
     builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton<WorkerLoop>();
     builder.Services.AddGrpc();
-    builder.Services.AddGrpcHealthChecks(o => o.Services.Map(HealthServices.Liveness, _ => false)).AddCheck("worker", health);
+    builder.Services.AddGrpcHealthChecks(o => o.Services.Map(HealthServices.Liveness, check => check.Name == HealthServices.Liveness))
+        .AddCheck(HealthServices.Liveness, () => HealthCheckResult.Healthy()).AddCheck("worker", health);
     var app = builder.Build();
     app.MapGrpcHealthChecksService();
     try

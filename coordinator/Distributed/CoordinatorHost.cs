@@ -41,7 +41,8 @@ public static class CoordinatorHost
             // No compressed messages: a gzip bomb would get round the control calls' 64 KiB body limit.
             options.CompressionProviders = [];
         });
-        builder.Services.AddGrpcHealthChecks(health => health.Services.Map(HealthServices.Liveness, _ => false))
+        builder.Services.AddGrpcHealthChecks(health => health.Services.Map(HealthServices.Liveness, check => check.Name == HealthServices.Liveness))
+            .AddCheck(HealthServices.Liveness, () => HealthCheckResult.Healthy())
             .AddCheck("run", () => run.Completion.IsCompleted ? HealthCheckResult.Unhealthy("the run is over") : HealthCheckResult.Healthy());   // no lock: probes need no token
         var app = builder.Build();
         if (endpoint.Tls is null && !IPAddress.IsLoopback(endpoint.Address))
