@@ -1,11 +1,10 @@
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
-using Distributed.Tests.Cluster;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 
-namespace Distributed.Tests.Deploy;
+namespace Distributed.Tests.Cluster;
 
 /// <summary>
 /// What Kubernetes' grpc probes see (cleartext HTTP/2, grpc.health.v1 Check, no token): the TLS

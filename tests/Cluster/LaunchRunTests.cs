@@ -1,6 +1,5 @@
-using Distributed.Tests.Cluster;
 
-namespace Distributed.Tests.Deploy;
+namespace Distributed.Tests.Cluster;
 
 /// <summary>
 /// A coordinator and workers started the way a PyTorchJob (or Kubeflow Trainer) starts its pods: no
