@@ -5,14 +5,18 @@ using Distributed.Protocol;
 using Distributed.Worker;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://10.0.0.1:5000, or https://HOST:PORT when it serves TLS.", Required = true };
+var coordinator = new Option<string?>("--coordinator")
+{
+    Description = "The coordinator's address, e.g. http://10.0.0.1:5000, or https://HOST:PORT when it serves TLS (default: MASTER_ADDR and MASTER_PORT, https with --ca or --tls-cert).",
+};
 var token = new Option<string?>("--token") { Description = $"The run's shared token (default: ${RunToken.EnvironmentVariable})." };
 var healthPort = new Option<int>("--health-port") { Description = "Port of this worker's grpc.health.v1 service (0: any free port).", DefaultValueFactory = _ => 0 };
 var healthBind = new Option<string>("--health-bind") { Description = "Address of the health service (0.0.0.0 for probes from outside, e.g. Kubernetes).", DefaultValueFactory = _ => "127.0.0.1" };
 var device = new Option<string>("--device") { Description = "cpu, or cuda:K on a GPU build.", DefaultValueFactory = _ => "cpu" };
 var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
-var name = new Option<string>("--name") { Description = "Name in the coordinator's logs.", DefaultValueFactory = _ => $"{Environment.MachineName}:{Environment.ProcessId}" };
+var name = new Option<string?>("--name") { Description = "Name in the coordinator's logs (default: HOST:PID, or HOST:rankR when RANK is set)." };
 var timeout = new Option<double>("--timeout") { Description = "Seconds to keep trying to join.", DefaultValueFactory = _ => 10 };
 var ca = new Option<string?>("--ca") { Description = "PEM CA file to trust for an https:// coordinator's certificate instead of the system's roots." };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client certificate, for a coordinator started with --client-ca." };
@@ -37,9 +41,21 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: no run token; pass --token SECRET or set {RunToken.EnvironmentVariable} to the coordinator's token.");
         return 2;
     }
-    if (!Uri.TryCreate(result.GetValue(coordinator), UriKind.Absolute, out var coordinatorUri) || coordinatorUri.Scheme is not ("http" or "https"))
+    WorkerLaunch launch;
+    try
     {
-        Console.Error.WriteLine($"worker: --coordinator '{result.GetValue(coordinator)}' is not an address like http://HOST:PORT.");
+        // The launch contract fills in what the command line leaves out (a PyTorchJob's Workers run unchanged).
+        launch = LaunchContract.FromEnvironment().ForWorker(result.GetValue(coordinator), result.GetValue(name),
+            tls: result.GetValue(ca) is not null || result.GetValue(tlsCert) is not null, Environment.MachineName, Environment.ProcessId);
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine($"worker: {e.Message}");
+        return 2;
+    }
+    if (!Uri.TryCreate(launch.Coordinator, UriKind.Absolute, out var coordinatorUri) || coordinatorUri.Scheme is not ("http" or "https"))
+    {
+        Console.Error.WriteLine($"worker: --coordinator '{launch.Coordinator}' is not an address like http://HOST:PORT.");
         return 2;
     }
     ClientTls? tls;
@@ -69,7 +85,7 @@ root.SetAction(async (result, cancel) =>
         Coordinator = coordinatorUri,
         Token = secret,
         Tls = tls,
-        Name = result.GetValue(name)!,
+        Name = launch.Name,
         Threads = WorkerOptions.ThreadsFor(result.GetValue(threads), Environment.ProcessorCount),
         Device = deviceName,
         Transport = result.GetValue(transport) switch { "grpc" => WorkerTransport.Grpc, "shared-memory" => WorkerTransport.SharedMemory, _ => WorkerTransport.Auto },
@@ -91,7 +107,8 @@ root.SetAction(async (result, cancel) =>
     var health = new WorkerHealth();
     builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton<WorkerLoop>();
     builder.Services.AddGrpc();
-    builder.Services.AddGrpcHealthChecks().AddCheck("worker", health);
+    builder.Services.AddGrpcHealthChecks(o => o.Services.Map(HealthServices.Liveness, check => check.Name == HealthServices.Liveness))
+        .AddCheck(HealthServices.Liveness, () => HealthCheckResult.Healthy()).AddCheck("worker", health);
     var app = builder.Build();
     app.MapGrpcHealthChecksService();
     try

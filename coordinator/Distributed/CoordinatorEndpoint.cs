@@ -8,6 +8,12 @@ public sealed record CoordinatorEndpoint(IPAddress Address, int Port)
     /// <summary>null: cleartext HTTP/2.</summary>
     public ServerTls? Tls { get; init; }
 
+    /// <summary>
+    /// A second port on the same address, always cleartext, that answers grpc.health.v1 Check and refuses
+    /// everything else: Kubernetes' grpc probes speak only cleartext HTTP/2, so a TLS port cannot be probed. null: none.
+    /// </summary>
+    public int? HealthPort { get; init; }
+
     /// <summary>Where the host's own logs go (the run's loggers); null: the console.</summary>
     public ILoggerFactory? Loggers { get; init; }
 

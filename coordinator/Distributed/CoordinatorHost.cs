@@ -46,7 +46,8 @@ public static class CoordinatorHost
             // No compressed messages: a gzip bomb would get round the control calls' 64 KiB body limit.
             options.CompressionProviders = [];
         });
-        builder.Services.AddGrpcHealthChecks()
+        builder.Services.AddGrpcHealthChecks(health => health.Services.Map(HealthServices.Liveness, check => check.Name == HealthServices.Liveness))
+            .AddCheck(HealthServices.Liveness, () => HealthCheckResult.Healthy())
             .AddCheck("run", () => run.Completion.IsCompleted ? HealthCheckResult.Unhealthy("the run is over") : HealthCheckResult.Healthy());   // no lock: probes need no token
         var app = builder.Build();
         if (endpoint.Tls is null && !IPAddress.IsLoopback(endpoint.Address))
@@ -55,7 +56,7 @@ public static class CoordinatorHost
                                   "pass --tls-cert FILE.pem --tls-key FILE.pem, or --bind 127.0.0.1", endpoint.Address);
         }
         // Before routing: the token is checked on the headers of every request, whatever it is routed to.
-        app.UseMiddleware<RunTokenMiddleware>(token);
+        app.UseMiddleware<RunTokenMiddleware>(token, endpoint.HealthPort ?? 0);
         app.UseRouting();
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcHealthChecksService();
@@ -76,6 +77,11 @@ public static class CoordinatorHost
                 listen.UseHttps(https => tls.Apply(https, log));
             }
         });
+        if (endpoint.HealthPort is { } healthPort)
+        {
+            // Always cleartext: the run token middleware lets nothing but health Check through this port.
+            kestrel.Listen(endpoint.Address, healthPort, listen => listen.Protocols = HttpProtocols.Http2);
+        }
         kestrel.AddServerHeader = false;
         kestrel.Limits.Http2.InitialConnectionWindowSize = WindowBytes;
         kestrel.Limits.Http2.InitialStreamWindowSize = WindowBytes;
@@ -95,7 +101,8 @@ public static class CoordinatorHost
         kestrel.Limits.MaxRequestBodySize = RunTokenMiddleware.ControlBodyBytes;
     }
 
-    /// <summary>The port Kestrel actually bound (useful with port 0).</summary>
-    public static int BoundPort(WebApplication app)
-        => new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+    /// <summary>The port Kestrel actually bound for the run (useful with port 0): not the health port, if there is one.</summary>
+    public static int BoundPort(WebApplication app, int? healthPort = null)
+        => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(address => new Uri(address).Port).First(port => port != healthPort);
 }

@@ -27,6 +27,9 @@ public sealed record DistributedJobOptions
     /// <summary>null: cleartext HTTP/2 (always so for local workers, which connect over loopback).</summary>
     public ServerTls? Tls { get; init; }
 
+    /// <summary>A second, cleartext port serving only grpc.health.v1 Check (see <see cref="CoordinatorEndpoint.HealthPort"/>); null: none.</summary>
+    public int? HealthPort { get; init; }
+
     /// <summary>ONNX Runtime threads of each local worker (train --threads); 0: the cores divided among the local workers.</summary>
     public int ThreadsPerWorker { get; init; }
 
@@ -67,10 +70,14 @@ public static class DistributedJob
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
         await using var host = await CoordinatorHost.StartAsync(run, token,
-            new CoordinatorEndpoint(options.Address, options.Port) { Tls = options.Tls, Workers = options.Run.Workers, Loggers = loggers, SharedMemory = options.SharedMemory }, CancellationToken.None);
+            new CoordinatorEndpoint(options.Address, options.Port)
+            {
+                Tls = options.Tls, HealthPort = options.HealthPort, Workers = options.Run.Workers, Loggers = loggers, SharedMemory = options.SharedMemory,
+            }, CancellationToken.None);
         var shown = options.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : options.Address;
-        var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host))}");
-        log($"Coordinator listening on {address} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
+        var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host, options.HealthPort))}");
+        var health = options.HealthPort is { } healthPort ? $", health checks on http://{new IPEndPoint(shown, healthPort)}" : "";
+        log($"Coordinator listening on {address}{health} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
 
         var threadsEach = WorkerThreads.Each(options.LocalWorkers, options.ThreadsPerWorker, Environment.ProcessorCount);
         if (options.LocalWorkers > 0 && WorkerThreads.Oversubscription(options.LocalWorkers, threadsEach, Environment.ProcessorCount) is { } crowded)

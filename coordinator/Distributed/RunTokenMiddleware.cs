@@ -14,9 +14,11 @@ namespace Distributed.Coordinator.Distributed;
 /// Checks the run token on a request's headers, before routing and before any of its body is read,
 /// and bounds what an admitted request may send. Only grpc.health.v1's Check stays open without the
 /// token, for probes; every other path is protected, whatever its letter case or percent-encoding (routing
-/// ignores both) and including paths no service has.
+/// ignores both) and including paths no service has. On the cleartext health port (if any) Check is all
+/// there is: every other call is refused there, token or not, so the run's calls only go over --port.
 /// </summary>
-public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogger<RunTokenMiddleware> log)
+/// <param name="healthPort">The local port that serves only health Check (<see cref="CoordinatorEndpoint.HealthPort"/>); 0: none.</param>
+public sealed class RunTokenMiddleware(RequestDelegate next, string token, int healthPort, ILogger<RunTokenMiddleware> log)
 {
     /// <summary>
     /// Kestrel's request body limit: a control message (join, heartbeat, assignment, report, a health
@@ -41,8 +43,15 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, ILogg
     {
         // Kestrel has decoded the path but for %2F; decoding that too cannot make a protected path look like health.
         var path = Uri.UnescapeDataString(context.Request.Path.Value ?? "");
+        var isHealthCheck = string.Equals(path, HealthCheckPath, StringComparison.OrdinalIgnoreCase);
+        if (healthPort != 0 && context.Connection.LocalPort == healthPort && !isHealthCheck)
+        {
+            Refuse(context, StatusCode.PermissionDenied, $"Port {healthPort} serves only {HealthCheckPath}: make the run's calls on the coordinator's --port.",
+                "a call other than health Check on the health port");
+            return;
+        }
         var presented = context.Request.Headers[RunToken.Header];
-        if (!string.Equals(path, HealthCheckPath, StringComparison.OrdinalIgnoreCase)
+        if (!isHealthCheck
             && (presented.Count != 1 || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented[0] ?? "")), _tokenHash)))
         {
             Refuse(context, StatusCode.Unauthenticated, TokenRefusal, presented.Count == 0 ? "no run token" : "wrong run token");

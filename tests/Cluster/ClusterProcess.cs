@@ -16,7 +16,7 @@ internal sealed class ClusterProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ClusterProcess(string program, IEnumerable<string> arguments, string token)
+    private ClusterProcess(string program, IEnumerable<string> arguments, string token, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -31,6 +31,10 @@ internal sealed class ClusterProcess : IDisposable
         }
         start.Environment[RunToken.EnvironmentVariable] = token;
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -39,6 +43,10 @@ internal sealed class ClusterProcess : IDisposable
     }
 
     public static ClusterProcess Coordinator(string token, params string[] arguments) => new("coordinator", arguments, token);
+
+    /// <summary>"coordinator" or "worker" with these variables set (e.g. a launcher's MASTER_ADDR and RANK) and only these arguments.</summary>
+    public static ClusterProcess Start(string program, string token, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        => new(program, arguments, token, environment);
 
     public static ClusterProcess Worker(string token, int coordinatorPort, int healthPort, string name, params string[] extra)
         => Worker(token, $"http://127.0.0.1:{coordinatorPort}", healthPort, name, extra);
