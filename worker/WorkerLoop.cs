@@ -263,9 +263,10 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             var perStep = 1000.0 / Math.Max(1, assignment.Steps);
             log.LogInformation(
                 "{Steps} steps: per step {Compute:F1} ms forward/backward, {Reduce:F1} ms all-reduce (send, wait, receive), {Optimizer:F1} ms optimizer; " +
-                "this process used {Cpu:F1} ms CPU per step",
+                "this process used {Cpu:F1} ms CPU per step; peak RSS {Rss} MB",
                 assignment.Steps, computeClock.Elapsed.TotalSeconds * perStep, reduceClock.Elapsed.TotalSeconds * perStep,
-                optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep);
+                optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep,
+                Process.GetCurrentProcess().PeakWorkingSet64 >> 20);
         }
 
         private async Task FetchStateAsync(CancellationToken cancel)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Distributed.Models.Training;
 
 namespace Distributed.Coordinator.Distributed;
@@ -162,6 +163,8 @@ public sealed partial class DistributedRun
             // next step's buckets wait for the run's lock.
             _reduction.SendStepClosed(new StepClosed(step, learningRate, clipScale, loss));
             Replica.Apply(clipScale, learningRate);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            (_cpuAfterFirstStep, _cpuAfterLastStep, _stepsAfterFirst) = _cpuAfterFirstStep is null ? (cpu, cpu, 0) : (_cpuAfterFirstStep, cpu, _stepsAfterFirst + 1);
             var now = Environment.TickCount64;
             _watch.End(now);
             (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);

@@ -58,6 +58,9 @@ public sealed partial class DistributedRun : IDisposable
     private double _intervalLoss, _intervalStartSeconds, _priorSeconds;
     private int _intervalSteps;
     private long _tokens;
+    private TimeSpan? _cpuAfterFirstStep;   // the process's CPU time when the first step of this process closed
+    private TimeSpan _cpuAfterLastStep;
+    private int _stepsAfterFirst;
     private double _lastValLoss = double.NaN, _lastTrainLoss = double.NaN;
 
     /// <summary>At most this many state downloads (a copy of the replica each) at once.</summary>
@@ -217,8 +220,13 @@ public sealed partial class DistributedRun : IDisposable
         _trainClock.Stop();
         CloseLinks();
         var steps = _position.Step - _firstStep;
-        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, replica update, gRPC, evaluation, files)",
-            Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, steps), steps);
+        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, replica update, gRPC, evaluation, files); peak RSS {Rss} MB",
+            Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, steps), steps, Process.GetCurrentProcess().PeakWorkingSet64 >> 20);
+        if (_stepsAfterFirst > 0 && _cpuAfterFirstStep is { } first)
+        {
+            _log.LogInformation("Coordinator CPU time per training step, after the first: {Cpu:F1} ms over {Steps} steps (reduction, replica update, transport; evaluations between them included)",
+                (_cpuAfterLastStep - first).TotalMilliseconds / _stepsAfterFirst, _stepsAfterFirst);
+        }
         var seconds = _priorSeconds + _trainClock.Elapsed.TotalSeconds;
         var summary = new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(seconds, 1e-9), seconds, _position.Step,
             Replica.Layout.TotalLength, interrupted) { StoppedEarly = stoppedEarly };
