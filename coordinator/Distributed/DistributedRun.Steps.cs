@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Distributed.Models.Training;
 
 namespace Distributed.Coordinator.Distributed;
@@ -67,6 +68,7 @@ public sealed partial class DistributedRun
                 Drop(caller, message);
                 throw new Refusal(RefusalKind.InvalidData, message).ToException();
             }
+            Measure(caller, link, bucket, data.Length, effect);
             switch (effect)
             {
                 case BucketEffect.NonFiniteLosses:
@@ -76,6 +78,29 @@ public sealed partial class DistributedRun
                     var (reducedGeneration, reducedStep) = (generation, step);
                     Post(() => FinishStep(reducedGeneration, reducedStep));
                     break;
+            }
+        }
+    }
+
+    /// <summary>Under the lock: a taken bucket's bytes, the caller's time to its last bucket, and each member's wait once the step is reduced.</summary>
+    private void Measure(WorkerSlot caller, IGradientLink link, int bucket, int bytes, BucketEffect effect)
+    {
+        if (_metrics is null)
+        {
+            return;
+        }
+        var now = Stopwatch.GetTimestamp();
+        _metrics.BucketReceived(link.Transport, bytes);
+        if (bucket == _reduction.BucketCount - 1)
+        {
+            _metrics.RankDelivered(caller.Rank, _reduction.SinceBegan(now));
+        }
+        if (effect == BucketEffect.StepReduced)
+        {
+            var members = _membership.Members;
+            for (var rank = 0; rank < members.Count; rank++)
+            {
+                _metrics.RankReduced(members[rank].Link?.Transport ?? link.Transport, _reduction.SinceFirstBucket(rank, now));
             }
         }
     }
@@ -120,8 +145,10 @@ public sealed partial class DistributedRun
             var now = Environment.TickCount64;
             _watch.End(now);
             (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);
-            _tokens += (long)Config.BatchSize * Config.MaxSequenceLength;
+            var tokens = (long)Config.BatchSize * Config.MaxSequenceLength;
+            _tokens += tokens;
             _position = Schedule.Advance(_position);
+            _metrics?.StepClosed(new StepProgress(_position.Step, _position.Epoch, loss, learningRate, tokens));
             if (Schedule.EvaluatesAfter(_position.Step))
             {
                 StartValidation(now);

@@ -15,6 +15,8 @@ public sealed class GrpcGradientLink(ReducedReplies replies) : IGradientLink
     private readonly Channel<ReduceReply> _queue = Channel.CreateUnbounded<ReduceReply>(new() { SingleReader = true });
     private readonly CancellationTokenSource _aborted = new();
 
+    public string Transport => "grpc";
+
     /// <summary>What the stream's writer sends, in order; completes when the link is closed.</summary>
     public ChannelReader<ReduceReply> Replies => _queue.Reader;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Distributed.Models.DataParallel;
 using Distributed.Protocol;
@@ -35,6 +36,8 @@ public sealed class StepReduction
     private float[] _rankLoss = [];
     private int _lossesReported, _bucketsReduced;
     private long _reductions;
+    private long _began;                   // Stopwatch timestamps: the step's start, and each rank's first bucket
+    private long[] _firstBucketAt = [];
     private IGradientLink?[] _links = [];
     private float[] _weights = [];
     private ReadOnlyMemory<float>[] _slices = [];
@@ -49,6 +52,12 @@ public sealed class StepReduction
 
     public int BucketCount => _bucketCount;
 
+    /// <summary>How long ago (at Stopwatch timestamp <paramref name="now"/>) the step began.</summary>
+    public TimeSpan SinceBegan(long now) => Stopwatch.GetElapsedTime(_began, now);
+
+    /// <summary>How long ago (at <paramref name="now"/>) <paramref name="rank"/>'s first bucket of the step arrived.</summary>
+    public TimeSpan SinceFirstBucket(int rank, long now) => Stopwatch.GetElapsedTime(_firstBucketAt[rank], now);
+
     /// <summary>Starts the reduction of <paramref name="step"/> over a generation of <paramref name="layout"/>.WorldSize ranks.</summary>
     public void Begin(int step, DataParallelLayout layout, bool newGeneration)
     {
@@ -60,6 +69,7 @@ public sealed class StepReduction
             _received = new int[world];
             _rankLoss = new float[world];
             _slices = new ReadOnlyMemory<float>[world];
+            _firstBucketAt = new long[world];
         }
         if (newGeneration)
         {
@@ -72,7 +82,7 @@ public sealed class StepReduction
         Array.Clear(_received);
         _bucketArrivals = _bucketArrivals.Length == _bucketCount ? _bucketArrivals : new int[_bucketCount];
         Array.Clear(_bucketArrivals);
-        (_lossesReported, _bucketsReduced, Step) = (0, 0, step);
+        (_lossesReported, _bucketsReduced, Step, _began) = (0, 0, step, Stopwatch.GetTimestamp());
     }
 
     public void Attach(int rank, IGradientLink link) => _links[rank] = link;
@@ -134,6 +144,7 @@ public sealed class StepReduction
         if (bucket == 0)
         {
             _rankLoss[rank] = loss;
+            _firstBucketAt[rank] = Stopwatch.GetTimestamp();
         }
         var finiteLoss = float.IsFinite(_rankLoss[rank]);
         var values = MemoryMarshal.Cast<byte, float>(data);
