@@ -82,6 +82,23 @@ public sealed class MetricsTests : IDisposable
         Assert.Equal(0, await coordinator.WaitForExit(Patience));
     }
 
+    [Fact]
+    public async Task A_taken_metrics_port_is_refused_in_one_line_by_the_coordinator_and_by_a_worker()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var coordinator = ClusterProcess.Coordinator(_run.Token, ["train", "--workers", "1", "--metrics-port", port.ToString(), .. _run.RunArguments("run")]);
+        using var worker = ClusterProcess.Worker(_run.Token, ClusterProcess.FreePort(), 0, "scraped", "--metrics-port", port.ToString());
+
+        Assert.Equal(2, await coordinator.WaitForExit(Patience));
+        Assert.Equal(2, await worker.WaitForExit(Patience));
+        var message = $"--metrics-port {port} is in use on 127.0.0.1; pick another port, or 0 for any free one.";
+        Assert.Contains($"Error: {message}{Environment.NewLine}", coordinator.Output);
+        Assert.Contains($"worker: {message}{Environment.NewLine}", worker.Output);
+        Assert.DoesNotContain("Coordinator listening", coordinator.Output);
+    }
+
     /// <summary>Scrapes <paramref name="url"/> until <paramref name="ready"/> holds (bounded); fails with the process' output if the run ended first.</summary>
     private async Task<PrometheusText> ScrapeUntil(string url, Func<PrometheusText, bool> ready, ClusterProcess coordinator)
     {
