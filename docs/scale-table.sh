@@ -17,7 +17,7 @@ wanted=("${@:-0.8M 10M 85M}")
 
 rss() { awk -F: '/Maximum resident set size/ {printf "%d", $2/1024}' "$1"; }
 tps() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["tokens_per_sec"],1))' "$1"; }
-coordinator() { dotnet "$root/coordinator/bin/Release/net10.0/coordinator.dll" "$@"; }
+coordinator=(dotnet "$root/coordinator/bin/Release/net10.0/coordinator.dll")
 
 echo "| params | one process tok/s | --workers 2 tok/s (x) | worker step: fwd/bwd, all-reduce, optimizer (ms) | coordinator CPU per step (ms) | peak RSS one / coordinator / worker (MB) | peer tok/s | peer peak RSS (MB) |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -28,9 +28,9 @@ for shape in "${shapes[@]}"; do
 { "num_layers": $layers, "num_heads": $heads, "embedding_size": $width, "max_sequence_length": $context, "tokenizer": "char",
   "batch_size": $batch, "max_steps": $steps, "eval_interval": 100000, "warmup_steps": 1, "eval_batches": 1 }
 J
-    /usr/bin/time -v coordinator train --config "$d/$name.json" --data "$d/small.txt" --out "$d/$name-one" >"$d/$name-one.log" 2>&1 \
+    /usr/bin/time -v "${coordinator[@]}" train --config "$d/$name.json" --data "$d/small.txt" --out "$d/$name-one" >"$d/$name-one.log" 2>&1 \
         || { tail -5 "$d/$name-one.log"; exit 1; }
-    /usr/bin/time -v coordinator train --config "$d/$name.json" --data "$d/small.txt" --out "$d/$name-two" --workers 2 >"$d/$name-two.log" 2>&1 \
+    /usr/bin/time -v "${coordinator[@]}" train --config "$d/$name.json" --data "$d/small.txt" --out "$d/$name-two" --workers 2 >"$d/$name-two.log" 2>&1 \
         || { tail -5 "$d/$name-two.log"; exit 1; }
     /usr/bin/time -v bash "$peer" --data "$d/small.txt" --n-layer "$layers" --n-head "$heads" --n-embd "$width" --block-size "$context" \
         --batch-size "$batch" --max-iters "$steps" --eval-iters 1 --warmup-iters 1 --lr-decay-iters "$steps" --timing-skip 1 --log-interval 0 \

@@ -13,7 +13,14 @@ var coordinator = new Option<string?>("--coordinator")
 };
 var token = new Option<string?>("--token") { Description = $"The run's shared token (default: ${RunToken.EnvironmentVariable})." };
 var healthPort = new Option<int>("--health-port") { Description = "Port of this worker's grpc.health.v1 service (0: any free port).", DefaultValueFactory = _ => 0 };
-var healthBind = new Option<string>("--health-bind") { Description = "Address of the health service (0.0.0.0 for probes from outside, e.g. Kubernetes).", DefaultValueFactory = _ => "127.0.0.1" };
+var healthBind = new Option<string>("--health-bind")
+{
+    Description = "Address of the health service and of --metrics-port (0.0.0.0 for probes and scrapes from outside, e.g. Kubernetes).", DefaultValueFactory = _ => "127.0.0.1",
+};
+var metricsPort = new Option<int?>("--metrics-port")
+{
+    Description = "Serve Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 on --health-bind (0: any free port; default: none).",
+};
 var device = new Option<string>("--device") { Description = "cpu, or cuda:K on a GPU build.", DefaultValueFactory = _ => "cpu" };
 var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
 var name = new Option<string?>("--name") { Description = "Name in the coordinator's logs (default: HOST:PID, or HOST:rankR when RANK is set)." };
@@ -29,7 +36,7 @@ var transport = new Option<string>("--transport")
 transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory");
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, healthBind, device, threads, name, timeout, ca, tlsCert, tlsKey, transport,
+    coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, ca, tlsCert, tlsKey, transport,
 };
 root.SetAction(async (result, cancel) =>
 {
@@ -97,6 +104,11 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: --health-bind {result.GetValue(healthBind)} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for probes from outside).");
         return 2;
     }
+    if (result.GetValue(metricsPort) is { } metricsAt && (metricsAt is < 0 or > 65535 || (metricsAt != 0 && metricsAt == result.GetValue(healthPort))))
+    {
+        Console.Error.WriteLine($"worker: --metrics-port {metricsAt} must be a port from 1 to 65535 other than --health-port, or 0 for any free one; e.g. --metrics-port 9090.");
+        return 2;
+    }
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
@@ -105,7 +117,8 @@ root.SetAction(async (result, cancel) =>
         .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     builder.WebHost.ConfigureKestrel(k => k.Listen(healthAddress, result.GetValue(healthPort), l => l.Protocols = HttpProtocols.Http2));
     var health = new WorkerHealth();
-    builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton<WorkerLoop>();
+    var metrics = new WorkerMetrics();
+    builder.Services.AddSingleton(options).AddSingleton(health).AddSingleton(metrics).AddSingleton<WorkerLoop>();
     builder.Services.AddGrpc();
     builder.Services.AddGrpcHealthChecks(o => o.Services.Map(HealthServices.Liveness, check => check.Name == HealthServices.Liveness))
         .AddCheck(HealthServices.Liveness, () => HealthCheckResult.Healthy()).AddCheck("worker", health);
@@ -122,6 +135,24 @@ root.SetAction(async (result, cancel) =>
     }
     var log = app.Services.GetRequiredService<ILogger<WorkerLoop>>();
     log.LogInformation("Health service on {Addresses}", string.Join(", ", app.Urls));
+    MetricsListener? metricsListener = null;
+    try
+    {
+        metricsListener = result.GetValue(metricsPort) is { } port
+            ? await MetricsListener.StartAsync(healthAddress, port, metrics.Registry, "--metrics-port", cancel)
+            : null;
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine($"worker: {e.Message}");
+        await app.StopAsync(CancellationToken.None);
+        return 2;
+    }
+    await using var scrapes = metricsListener;
+    if (metricsListener is not null)
+    {
+        log.LogInformation("Metrics: {Url}", metricsListener.Url);
+    }
     try
     {
         return await app.Services.GetRequiredService<WorkerLoop>().RunAsync(stop);

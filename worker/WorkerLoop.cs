@@ -20,7 +20,7 @@ namespace Distributed.Worker;
 /// same update as the coordinator. After an assignment that
 /// ends at an evaluation (validate_at_end), score the validation shard and report it.
 /// </summary>
-public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogger<WorkerLoop> log)
+public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, WorkerMetrics metrics, ILogger<WorkerLoop> log)
 {
     // Names the dropout-mask stream of a worker's assignment (differs from the trainer's own).
     private const ulong DropoutPurpose = 0x57_44_52_4F_50_4F_55_54; // "WDROPOUT"
@@ -52,7 +52,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
 
         using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
         var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
-        using var training = new WorkerTraining(config, options.Threads, join, link, options.Transport, log);
+        using var training = new WorkerTraining(config, options.Threads, join, link, options.Transport, metrics, log);
         var work = AssignmentsAsync(link, join, training, running.Token);
         try
         {
@@ -162,15 +162,16 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
         private readonly JoinReply join;
         private readonly CoordinatorLink link;
         private readonly ILogger log;
+        private readonly WorkerMetrics metrics;
         private readonly ModelReplica _replica;
         private readonly GradientWire _wire;
         private long _stateStep = -1;   // optimizer steps in the local replica; -1: not received yet
         private GradientAccumulation? _training;
         private GptEvaluationSession? _evaluation;
 
-        public WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, WorkerTransport transport, ILogger log)
+        public WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, WorkerTransport transport, WorkerMetrics metrics, ILogger log)
         {
-            (this.config, this.threads, this.join, this.link, this.log) = (config, threads, join, link, log);
+            (this.config, this.threads, this.join, this.link, this.metrics, this.log) = (config, threads, join, link, metrics, log);
             _replica = new ModelReplica(config);
             _wire = OpenWire(transport);
             log.LogInformation("Gradients over {Transport}", _wire.Name);
@@ -242,30 +243,30 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, ILogg
             using var stream = new AllReduceStream(link.Client, join.WorkerId, join.ModelFingerprint, assignment.Generation, _wire, cancel);
             var rng = new Rng(DerivedSeed.For(config.Seed, DropoutPurpose, (long)assignment.FirstStep << 16 | (uint)assignment.Rank));
             var windows = new int[assignment.BatchSize];
-            var (computeClock, reduceClock, optimizerClock) = (new Stopwatch(), new Stopwatch(), new Stopwatch());
+            var total = new StepPhases();
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             for (var i = 0; i < assignment.Steps; i++)
             {
                 var step = assignment.FirstStep + i;
                 layout.ShardWindows(i, assignment.Rank, windows);
-                computeClock.Start();
+                var started = Stopwatch.GetTimestamp();
                 var loss = training.ComputeGradients(layout, assignment.Rank, shard, windows, rng);
-                computeClock.Stop();
-                reduceClock.Start();
+                var computed = Stopwatch.GetTimestamp();
                 var done = await stream.ReduceAsync(step, loss, _replica.Gradients.Data, cancel);
-                reduceClock.Stop();
-                optimizerClock.Start();
+                var reduced = Stopwatch.GetTimestamp();
                 _replica.Apply(done.ClipScale, done.LearningRate);
                 _stateStep = step + 1;
-                optimizerClock.Stop();
+                var phases = new StepPhases(Stopwatch.GetElapsedTime(started, computed), Stopwatch.GetElapsedTime(computed, reduced), Stopwatch.GetElapsedTime(reduced));
+                metrics.StepApplied(step, assignment.Rank, phases);
+                total += phases;
             }
             await stream.CompleteAsync(cancel);
             var perStep = 1000.0 / Math.Max(1, assignment.Steps);
             log.LogInformation(
                 "{Steps} steps: per step {Compute:F1} ms forward/backward, {Reduce:F1} ms all-reduce (send, wait, receive), {Optimizer:F1} ms optimizer; " +
                 "this process used {Cpu:F1} ms CPU per step; peak RSS {Rss} MB",
-                assignment.Steps, computeClock.Elapsed.TotalSeconds * perStep, reduceClock.Elapsed.TotalSeconds * perStep,
-                optimizerClock.Elapsed.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep,
+                assignment.Steps, total.Compute.TotalSeconds * perStep, total.AllReduce.TotalSeconds * perStep,
+                total.Optimizer.TotalSeconds * perStep, (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds * perStep,
                 Process.GetCurrentProcess().PeakWorkingSet64 >> 20);
         }
 

@@ -14,6 +14,11 @@ public sealed class DistributedOptions
 
     public Option<int> Port { get; } = new("--port") { Description = "Port to listen on (0: any free port)." };
 
+    public Option<int?> MetricsPort { get; } = new("--metrics-port")
+    {
+        Description = "Serve Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 on the coordinator's address (0: any free port; default: none). Local workers serve theirs on any free port.",
+    };
+
     public Option<double> StepTimeout { get; } = new("--step-timeout") { Description = "Seconds a live worker may take to deliver a step's gradient (or its validation) before it is dropped.", DefaultValueFactory = _ => 300 };
 
     public Option<string> Transport { get; } = CreateTransport();
@@ -39,6 +44,21 @@ public sealed class DistributedOptions
         command.Options.Add(Timeout);
         command.Options.Add(Port);
         command.Options.Add(StepTimeout);
+        command.Options.Add(MetricsPort);
+    }
+
+    /// <summary>--metrics-port, refused when it is no port or one the coordinator already listens on; null: no metrics listener.</summary>
+    public int? MetricsPortOf(ParseResult result, int port, int? healthPort)
+    {
+        if (result.GetValue(MetricsPort) is not { } metrics)
+        {
+            return null;
+        }
+        if (metrics is < 0 or > 65535 || (metrics != 0 && (metrics == port || metrics == healthPort)))
+        {
+            throw new ArgumentException($"--metrics-port {metrics} must be a port from 1 to 65535 other than --port and --health-port, or 0 for any free one; e.g. --metrics-port 9090.");
+        }
+        return metrics;
     }
 
     /// <summary>The run's options, refused at once (before any config or data is read) when they could never train.</summary>

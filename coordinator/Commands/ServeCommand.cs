@@ -52,6 +52,7 @@ public static class ServeCommand
                 throw new ArgumentException("TLS needs both --tls-cert FILE.pem and --tls-key FILE.pem (and --client-ca only with them).");
             }
             var tls = certificate is null ? null : ServerTls.Load(certificate, key!, ca);
+            var metricsPort = distributed.MetricsPortOf(result, launch.Port, result.GetValue(healthPort));
             var options = training.Read(result);
             var run = distributed.RunOptions(result, launch.Workers, options.OutputDirectory);
             if (launch.FromLaunch.Count > 0)
@@ -67,6 +68,7 @@ public static class ServeCommand
                     Port = launch.Port,
                     HealthPort = result.GetValue(healthPort),
                     SharedMemory = distributed.SharedMemory(result),
+                    MetricsPort = metricsPort,
                     Token = secret,
                     Tls = tls,
                 }, observer, TrainCommand.Log, stop), cancel, command: "serve");

@@ -33,6 +33,8 @@ public static class TrainCommand
                 return TrainingRun.Execute(options, _ => { }, (job, prepared, observer, stop) => TrainingJob.Run(prepared, job, observer, stop), cancel);
             }
             var run = distributed.RunOptions(result, count, options.OutputDirectory);
+            var port = result.GetValue(distributed.Port);
+            var metricsPort = distributed.MetricsPortOf(result, port, healthPort: null);
             return TrainingRun.Execute(options, config => DistributedOptions.CheckBatch(config, count),
                 (job, prepared, observer, stop) => DistributedJob.Run(prepared, new DistributedJobOptions
                 {
@@ -41,7 +43,8 @@ public static class TrainCommand
                     LocalWorkers = count,
                     ThreadsPerWorker = options.Threads,
                     Devices = localDevices,
-                    Port = result.GetValue(distributed.Port),
+                    Port = port,
+                    MetricsPort = metricsPort,
                     SharedMemory = distributed.SharedMemory(result),
                 }, observer, Log, stop), cancel);
         }));

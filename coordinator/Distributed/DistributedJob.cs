@@ -1,6 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
+using Distributed.Coordinator.Metrics;
 using Distributed.Models.Training;
+using Distributed.Protocol;
 
 namespace Distributed.Coordinator.Distributed;
 
@@ -29,6 +31,9 @@ public sealed record DistributedJobOptions
 
     /// <summary>A second, cleartext port serving only grpc.health.v1 Check (see <see cref="CoordinatorEndpoint.HealthPort"/>); null: none.</summary>
     public int? HealthPort { get; init; }
+
+    /// <summary>Serve /metrics on this port of <see cref="Address"/> (0: any free one), and local workers theirs on any free port; null: no metrics listeners.</summary>
+    public int? MetricsPort { get; init; }
 
     /// <summary>ONNX Runtime threads of each local worker (train --threads); 0: the cores divided among the local workers.</summary>
     public int ThreadsPerWorker { get; init; }
@@ -63,11 +68,18 @@ public static class DistributedJob
             var replica = new ModelReplica(prepared.Config);
             resume = (replica, RunCheckpoint.Restore(replica, prepared.Checkpoint));
         }
+        var metrics = new RunMetrics();
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
-            loggers.CreateLogger<DistributedRun>(), resume);
+            loggers.CreateLogger<DistributedRun>(), resume, metrics);
+        metrics.Started(run.CompletedSteps, run.TotalSteps);
         run.Validated += observer.OnEvaluation;
+        run.Validated += metrics.Evaluated;
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        // Before the run's port opens, so a taken metrics port stops the start before any worker can join.
+        await using var metricsListener = options.MetricsPort is { } metricsPort
+            ? await MetricsListener.StartAsync(options.Address, metricsPort, metrics.Registry, "--metrics-port", CancellationToken.None)
+            : null;
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
         await using var host = await CoordinatorHost.StartAsync(run, token,
             new CoordinatorEndpoint(options.Address, options.Port)
@@ -78,6 +90,10 @@ public static class DistributedJob
         var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host, options.HealthPort))}");
         var health = options.HealthPort is { } healthPort ? $", health checks on http://{new IPEndPoint(shown, healthPort)}" : "";
         log($"Coordinator listening on {address}{health} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
+        if (metricsListener is not null)
+        {
+            log($"Metrics: {metricsListener.Url}");
+        }
 
         var threadsEach = WorkerThreads.Each(options.LocalWorkers, options.ThreadsPerWorker, Environment.ProcessorCount);
         if (options.LocalWorkers > 0 && WorkerThreads.Oversubscription(options.LocalWorkers, threadsEach, Environment.ProcessorCount) is { } crowded)
@@ -85,7 +101,8 @@ public static class DistributedJob
             log($"Warning: {crowded}");
         }
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
-            ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout, options.Devices)
+            ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout, options.Devices,
+                metrics: options.MetricsPort is not null)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
         var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();

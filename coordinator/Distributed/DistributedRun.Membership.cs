@@ -55,6 +55,7 @@ public sealed partial class DistributedRun
         if (wasLive)
         {
             _log.LogWarning("Lost {Worker}: {Reason}", slot, reason);
+            _metrics?.WorkersChanged(_membership.Live.Count(), lost: _phase != RunPhase.Done);
         }
         if (!wasMember || _phase == RunPhase.Done)
         {

@@ -70,7 +70,30 @@ public sealed partial class DistributedRun
         lock (_gate)
         {
             RequireLink(caller, link, generation);
-            Accepted(caller, generation, step, _reduction.Accept(caller.Rank, step, bucket, data, loss));
+            Accepted(caller, link, generation, step, bucket, data.Length, _reduction.Accept(caller.Rank, step, bucket, data, loss));
+        }
+    }
+
+    /// <summary>Under the lock: a taken bucket's bytes, the caller's time to its last bucket, and each member's wait once the step is reduced.</summary>
+    private void Measure(WorkerSlot caller, IGradientLink link, int bucket, int bytes, BucketEffect effect)
+    {
+        if (_metrics is null)
+        {
+            return;
+        }
+        var now = Stopwatch.GetTimestamp();
+        _metrics.BucketReceived(link.Transport, bytes);
+        if (bucket == _reduction.BucketCount - 1)
+        {
+            _metrics.RankDelivered(caller.Rank, _reduction.SinceBegan(now));
+        }
+        if (effect == BucketEffect.StepReduced)
+        {
+            var members = _membership.Members;
+            for (var rank = 0; rank < members.Count; rank++)
+            {
+                _metrics.RankReduced(members[rank].Link?.Transport ?? link.Transport, _reduction.SinceFirstBucket(rank, now));
+            }
         }
     }
 
@@ -84,7 +107,8 @@ public sealed partial class DistributedRun
         {
             // The member's link is checked before its memory is read: a dropped worker's files may be gone.
             RequireLink(caller, link, generation);
-            Accepted(caller, generation, step, _reduction.AcceptShared(caller.Rank, step, first, count, values, loss));
+            Accepted(caller, link, generation, step, first + count - 1, values.Length * sizeof(float),
+                _reduction.AcceptShared(caller.Rank, step, first, count, values, loss));
         }
     }
 
@@ -97,7 +121,8 @@ public sealed partial class DistributedRun
         RequireMember(caller, generation);
     }
 
-    private void Accepted(WorkerSlot caller, long generation, int step, (BucketEffect Effect, string? Problem) result)
+    /// <param name="lastBucket">The last bucket taken, and <paramref name="bytes"/> its bytes (with those before it), for metrics.</param>
+    private void Accepted(WorkerSlot caller, IGradientLink link, long generation, int step, int lastBucket, int bytes, (BucketEffect Effect, string? Problem) result)
     {
         var (effect, problem) = result;
         if (problem is not null)
@@ -107,6 +132,7 @@ public sealed partial class DistributedRun
             Drop(caller, message);
             throw new Refusal(RefusalKind.InvalidData, message).ToException();
         }
+        Measure(caller, link, lastBucket, bytes, effect);
         switch (effect)
         {
             case BucketEffect.NonFiniteLosses:
@@ -168,8 +194,10 @@ public sealed partial class DistributedRun
             var now = Environment.TickCount64;
             _watch.End(now);
             (_intervalLoss, _intervalSteps, LastStepLoss) = (_intervalLoss + loss, _intervalSteps + 1, loss);
-            _tokens += (long)Config.BatchSize * Config.MaxSequenceLength;
+            var tokens = (long)Config.BatchSize * Config.MaxSequenceLength;
+            _tokens += tokens;
             _position = Schedule.Advance(_position);
+            _metrics?.StepClosed(new StepProgress(_position.Step, _position.Epoch, loss, learningRate, tokens));
             if (Schedule.EvaluatesAfter(_position.Step))
             {
                 StartValidation(now);

@@ -38,6 +38,7 @@ public sealed partial class DistributedRun : IDisposable
     private readonly StepReduction _reduction;
     private readonly LivenessWatch _watch;
     private readonly CheckpointWriter _writer;
+    private readonly IRunMetrics? _metrics;
     private readonly Channel<Action> _loop = Channel.CreateUnbounded<Action>(new() { SingleReader = true });
     private readonly Task _loopTask, _watchTask;
     private readonly SemaphoreSlim _stateDownloads = new(MaxStateDownloads);
@@ -67,7 +68,7 @@ public sealed partial class DistributedRun : IDisposable
     public const int MaxStateDownloads = 2;
 
     public DistributedRun(GptConfig config, ITokenizer tokenizer, EpochSampler sampler, DistributedRunOptions options,
-        ILogger log, (ModelReplica Replica, TrainingState State)? resume = null)
+        ILogger log, (ModelReplica Replica, TrainingState State)? resume = null, IRunMetrics? metrics = null)
     {
         if (options.Workers < 1 || options.MinWorkers < 1 || options.MinWorkers > options.Workers)
         {
@@ -86,6 +87,7 @@ public sealed partial class DistributedRun : IDisposable
         _reduction = new StepReduction(Replica.Gradients.Data, config.AllReduceDtype);
         _watch = new LivenessWatch(options.Timeout, options.StepTimeout);
         _writer = new CheckpointWriter(log);
+        _metrics = metrics;
         if (resume is { State: var state })
         {
             _position = new SchedulePosition(state.Step, state.Epoch, state.BatchInEpoch);
@@ -155,6 +157,7 @@ public sealed partial class DistributedRun : IDisposable
                 throw refusal.ToException();
             }
             _log.LogInformation("Worker {Worker} joined ({Device}, {Threads} threads)", slot, slot!.Device, threads);
+            _metrics?.WorkersChanged(_membership.Live.Count(), lost: false);
             return new JoinGrant(slot, RunId, _configJson, _tokenizerJson, Fingerprint, _options.HeartbeatInterval, _options.Timeout);
         }
     }
@@ -193,6 +196,7 @@ public sealed partial class DistributedRun : IDisposable
             if (_phase == RunPhase.Done)
             {
                 _membership.Drop(caller, "left after the run");
+                _metrics?.WorkersChanged(_membership.Live.Count(), lost: false);
                 return;
             }
             Drop(caller, $"left: {reason}");
@@ -254,7 +258,9 @@ public sealed partial class DistributedRun : IDisposable
             {
                 MetricsLog.Append(directory, report);
             }
+            var clock = Stopwatch.StartNew();
             TrainingJob.SaveCheckpoint(directory, snapshot, state, _tokenizer);
+            _metrics?.CheckpointWritten(clock.Elapsed);
         });
     }
 

@@ -26,7 +26,7 @@ public readonly ref struct ReducedBucketView(long sequence, int step, int bucket
 /// </summary>
 public interface IGradientLink
 {
-    /// <summary>The data plane it runs on ("grpc", "shared-memory"), for logs.</summary>
+    /// <summary>The data plane it runs on ("grpc", "shared-memory"), for logs and metrics.</summary>
     string Transport { get; }
 
     /// <summary>A reduced bucket; its values are valid only during the call.</summary>

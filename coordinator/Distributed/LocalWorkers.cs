@@ -6,7 +6,7 @@ namespace Distributed.Coordinator.Distributed;
 /// <summary>
 /// `train --workers N`: N worker processes on this machine (like torchrun --nproc_per_node), each
 /// with its share of the CPU threads (and, given devices, its own GPU: --device cuda:K), logging to
-/// &lt;out&gt;/logs/worker-K.log. Owns the processes.
+/// &lt;out&gt;/logs/worker-K.log (with their /metrics address, when they serve one). Owns the processes.
 /// </summary>
 public sealed class LocalWorkers : IDisposable
 {
@@ -14,7 +14,7 @@ public sealed class LocalWorkers : IDisposable
     private readonly List<StreamWriter> _logs = [];
 
     public LocalWorkers(int count, Uri coordinator, string token, int threadsEach, string logDirectory, TimeSpan timeout,
-        IReadOnlyList<string>? devices = null)
+        IReadOnlyList<string>? devices = null, bool metrics = false)
     {
         Directory.CreateDirectory(logDirectory);
         var (program, prefix) = WorkerCommand();
@@ -26,7 +26,7 @@ public sealed class LocalWorkers : IDisposable
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var argument in prefix.Concat(Arguments(k, coordinator, threadsEach, timeout, devices)))
+            foreach (var argument in prefix.Concat(Arguments(k, coordinator, threadsEach, timeout, devices, metrics)))
             {
                 start.ArgumentList.Add(argument);
             }
@@ -45,11 +45,12 @@ public sealed class LocalWorkers : IDisposable
 
     public IReadOnlyList<Process> Processes => _processes;
 
-    /// <summary>Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout and (given devices) --device.</summary>
-    public static IReadOnlyList<string> Arguments(int k, Uri coordinator, int threadsEach, TimeSpan timeout, IReadOnlyList<string>? devices = null)
+    /// <summary>Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout, (given devices) --device and (with <paramref name="metrics"/>) --metrics-port 0.</summary>
+    public static IReadOnlyList<string> Arguments(int k, Uri coordinator, int threadsEach, TimeSpan timeout, IReadOnlyList<string>? devices = null, bool metrics = false)
         => ["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            .. devices is null ? [] : new[] { "--device", devices[k] }];
+            .. devices is null ? [] : new[] { "--device", devices[k] },
+            .. metrics ? new[] { "--metrics-port", "0" } : []];
 
     /// <summary>Waits for the workers to leave on their own, then kills any that did not.</summary>
     public async Task StopAsync(TimeSpan grace)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Distributed.Models;
 using Distributed.Models.DataParallel;
@@ -58,6 +59,8 @@ public sealed unsafe class StepReduction
     private float[] _rankLoss = [];
     private int _lossesReported, _bucketsReduced;
     private long _reductions;
+    private long _began;                   // Stopwatch timestamps: the step's start, and each rank's first bucket
+    private long[] _firstBucketAt = [];
     private IGradientLink?[] _links = [];
     private float[] _weights = [];
     private readonly List<int> _nonFiniteGradientRanks = [];
@@ -91,6 +94,12 @@ public sealed unsafe class StepReduction
         }
     }
 
+    /// <summary>How long ago (at Stopwatch timestamp <paramref name="now"/>) the step began.</summary>
+    public TimeSpan SinceBegan(long now) => Stopwatch.GetElapsedTime(_began, now);
+
+    /// <summary>How long ago (at <paramref name="now"/>) <paramref name="rank"/>'s first bucket of the step arrived.</summary>
+    public TimeSpan SinceFirstBucket(int rank, long now) => Stopwatch.GetElapsedTime(_firstBucketAt[rank], now);
+
     /// <summary>Starts the reduction of <paramref name="step"/> over a generation of <paramref name="layout"/>.WorldSize ranks.</summary>
     public void Begin(int step, DataParallelLayout layout, bool newGeneration)
     {
@@ -102,6 +111,7 @@ public sealed unsafe class StepReduction
             _sharedGradients = new nint[world];
             _received = new int[world];
             _rankLoss = new float[world];
+            _firstBucketAt = new long[world];
         }
         if (newGeneration)
         {
@@ -117,7 +127,7 @@ public sealed unsafe class StepReduction
         Array.Clear(_bucketArrivals);
         Array.Clear(_bucketSquares);
         _nonFiniteGradientRanks.Clear();
-        (_lossesReported, _bucketsReduced, Step) = (0, 0, step);
+        (_lossesReported, _bucketsReduced, Step, _began) = (0, 0, step, Stopwatch.GetTimestamp());
     }
 
     public void Attach(int rank, IGradientLink link) => _links[rank] = link;
@@ -180,6 +190,7 @@ public sealed unsafe class StepReduction
         if (bucket == 0)
         {
             _rankLoss[rank] = loss;
+            _firstBucketAt[rank] = Stopwatch.GetTimestamp();
         }
         // A rank whose loss is not finite is not summed (the run drops it), so its gradient is not judged.
         if (float.IsFinite(_rankLoss[rank]) && !GradientAverage.AllFinite(target))
@@ -217,6 +228,7 @@ public sealed unsafe class StepReduction
         if (first == 0)
         {
             _rankLoss[rank] = loss;
+            _firstBucketAt[rank] = Stopwatch.GetTimestamp();
         }
         return Taken(rank, first, count);
     }

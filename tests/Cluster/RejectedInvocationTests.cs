@@ -20,6 +20,10 @@ public sealed class RejectedInvocationTests : IDisposable
         "Error: batch_size 2 is smaller than --workers 3: every worker needs at least one sequence per step; raise batch_size or use fewer workers.")]
     [InlineData("train --workers 3 --set grad_accum_steps=4",
         "Error: batch_size 8 / grad_accum_steps 4 = 2 sequences per micro-batch is fewer than --workers 3: every worker needs at least one sequence per micro-batch; raise batch_size, lower grad_accum_steps or use fewer workers.")]
+    [InlineData("train --workers 2 --metrics-port 70000",
+        "Error: --metrics-port 70000 must be a port from 1 to 65535 other than --port and --health-port, or 0 for any free one; e.g. --metrics-port 9090.")]
+    [InlineData("serve --workers 1 --health-port 8081 --metrics-port 8081",
+        "Error: --metrics-port 8081 must be a port from 1 to 65535 other than --port and --health-port, or 0 for any free one; e.g. --metrics-port 9090.")]
     [InlineData("train --set num_layers=0", "Invalid configuration: num_layers 0 is out of range: must be 1..256")]
     [InlineData("train --set grad_accum_steps=3",
         "Invalid configuration: batch_size 8 must be divisible by grad_accum_steps 3 (try grad_accum_steps 2 or 4, or a batch_size that is a multiple of 3)")]

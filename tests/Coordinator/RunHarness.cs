@@ -15,7 +15,7 @@ internal sealed class RunHarness : IDisposable
     private readonly TempDirectory _directory = new();
 
     public RunHarness(int workers = 2, int minWorkers = 1, int batchSize = 4, int maxSteps = 4, int evalInterval = 2,
-        TimeSpan? timeout = null, TimeSpan? stepTimeout = null, int gradAccumSteps = 1, int evalBatches = 0)
+        TimeSpan? timeout = null, TimeSpan? stepTimeout = null, int gradAccumSteps = 1, int evalBatches = 0, IRunMetrics? metrics = null)
     {
         var config = new GptConfig
         {
@@ -32,7 +32,7 @@ internal sealed class RunHarness : IDisposable
             Timeout = timeout ?? TimeSpan.FromSeconds(30),
             StepTimeout = stepTimeout ?? TimeSpan.FromSeconds(60),
             OutputDirectory = _directory.Path,
-        }, Log);
+        }, Log, metrics: metrics);
     }
 
     public DistributedRun Run { get; }

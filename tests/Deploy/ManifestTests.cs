@@ -66,6 +66,20 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public void Both_programs_serve_metrics_on_a_declared_port_the_pod_annotations_name()
+    {
+        foreach (var job in new[] { _deploy.Coordinator, _deploy.Workers })
+        {
+            var metricsPort = DeployManifests.Argument(job, "--metrics-port");
+            Assert.NotNull(metricsPort);
+            Assert.Contains(DeployManifests.Container(job).Ports, p => p.ContainerPort.ToString() == metricsPort && p.Name == "metrics");
+            var annotations = job.Spec.Template.Metadata.Annotations;
+            Assert.Equal(("true", metricsPort, MetricsListener.Path),
+                (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]));
+        }
+    }
+
+    [Fact]
     public void The_run_token_comes_from_one_secret_never_a_literal()
     {
         var references = new List<(string, string)>();
