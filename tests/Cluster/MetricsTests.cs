@@ -54,10 +54,10 @@ public sealed class MetricsTests : IDisposable
         Assert.InRange(second["gpt_train_validation_loss"], 0.1, 10);
         Assert.True(second["gpt_train_learning_rate"] > 0);
         Assert.Equal((2, 0), (second["gpt_workers_alive"], second["gpt_workers_lost_total"]));
-        // Every step took both workers' whole float32 gradients, over gRPC (the only data plane of local workers here).
-        var bytes = second["gpt_allreduce_received_bytes_total{transport=\"grpc\"}"];
+        // Every step took both workers' whole float32 gradients, through shared memory (local workers' data plane).
+        var bytes = second["gpt_allreduce_received_bytes_total{transport=\"shared-memory\"}"];
         Assert.True(bytes >= second["gpt_train_step"] * 2 * parameters * sizeof(float), $"{bytes} bytes for {second["gpt_train_step"]} steps of {parameters} parameters");
-        Assert.True(second["gpt_allreduce_duration_seconds_count{transport=\"grpc\"}"] >= 2 * second["gpt_train_step"]);
+        Assert.True(second["gpt_allreduce_duration_seconds_count{transport=\"shared-memory\"}"] >= 2 * second["gpt_train_step"]);
         foreach (var rank in new[] { "0", "1" })
         {
             Assert.True(second[$"gpt_rank_step_duration_seconds_count{{rank=\"{rank}\"}}"] >= second["gpt_train_step"], $"rank {rank}'s step times");
