@@ -48,6 +48,8 @@ public static class ServeCommand
                     Address = address,
                     Port = result.GetValue(distributed.Port),
                     SharedMemory = distributed.SharedMemory(result),
+                    TcpDataPlane = distributed.TcpDataPlane(result),
+                    DataPort = result.GetValue(distributed.DataPort),
                     Token = secret,
                     Tls = tls,
                 }, observer, TrainCommand.Log, stop), cancel, command: "serve");

@@ -43,6 +43,8 @@ public static class TrainCommand
                     Devices = localDevices,
                     Port = result.GetValue(distributed.Port),
                     SharedMemory = distributed.SharedMemory(result),
+                    TcpDataPlane = distributed.TcpDataPlane(result),
+                    DataPort = result.GetValue(distributed.DataPort),
                 }, observer, Log, stop), cancel);
         }));
         return command;
