@@ -151,14 +151,16 @@ public sealed class TcpDataPlane : IDisposable
     /// <summary>Reads a hello; a good one is answered and handed to its stream, anything else closes the socket. Never throws.</summary>
     private async Task HandshakeAsync(Socket socket)
     {
-        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        var stream = new NetworkStream(socket, ownsSocket: true);
+        var remote = "?";
+        NetworkStream? stream = null;
         TcpDataConnection? connection = null;
         TaskCompletionSource<TcpDataConnection>? arrival = null;
         (string, long) key = default;
         try
         {
+            remote = socket.RemoteEndPoint?.ToString() ?? remote;
             socket.NoDelay = true;
+            stream = new NetworkStream(socket, ownsSocket: true);
             using (var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
             {
                 wait.CancelAfter(_timeout);
@@ -192,7 +194,14 @@ public sealed class TcpDataPlane : IDisposable
             {
                 _log.LogWarning("Closed a tcp data connection from {Remote}: {Why}", remote, why);
             }
-            stream.Dispose();
+            if (stream is null)
+            {
+                socket.Dispose();
+            }
+            else
+            {
+                stream.Dispose();
+            }
             return;
         }
         finally

@@ -19,6 +19,7 @@ public sealed class TcpGradientLink(TcpDataConnection connection, TcpReducedValu
 
     private readonly Channel<(int Start, int Length)> _reduced = Channel.CreateUnbounded<(int, int)>(new() { SingleReader = true });
     private float[]? _received;   // this member's gradient of the current step, as read
+    private volatile bool _awaitingClosing;   // a whole frame is in _received and the step is not closed yet
 
     /// <summary>The stream's side: step closings, and the abort when the generation ends.</summary>
     public GrpcGradientLink Control { get; } = new(values, "tcp");
@@ -31,7 +32,11 @@ public sealed class TcpGradientLink(TcpDataConnection connection, TcpReducedValu
         _reduced.Writer.TryWrite((DistributedBuckets.Range(reduced.Bucket, values.Elements).Start, reduced.Values.Length));
     }
 
-    public void SendStepClosed(StepClosed closed) => Control.SendStepClosed(closed);
+    public void SendStepClosed(StepClosed closed)
+    {
+        _awaitingClosing = false;   // before the closing is queued: the worker may send its next frame once it has it
+        Control.SendStepClosed(closed);
+    }
 
     public void Close(bool membershipChanged)
     {
@@ -64,7 +69,11 @@ public sealed class TcpGradientLink(TcpDataConnection connection, TcpReducedValu
                     throw new EndOfStreamException("the tcp data connection ended inside a frame header");
                 }
                 var (step, loss, first, count) = TcpFrames.ReadStepHeader(header);
-                if (TcpFrames.FrameRange(first, count, values.Elements).Problem is { } problem)
+                // A frame before the last one's closing would overwrite values the reduction may still be summing.
+                var problem = _awaitingClosing
+                    ? $"step {step}'s frame before the closing of the step it sent last"
+                    : TcpFrames.FrameRange(first, count, values.Elements).Problem;
+                if (problem is not null)
                 {
                     run.StreamBroke(caller, this, problem);
                     throw new Refusal(RefusalKind.InvalidData, $"{caller} sent {problem} on its tcp data connection.").ToException();
@@ -75,6 +84,10 @@ public sealed class TcpGradientLink(TcpDataConnection connection, TcpReducedValu
                     var buckets = Math.Min(GroupBuckets, first + count - group);
                     var (start, length, _) = TcpFrames.FrameRange(group, buckets, values.Elements);
                     await stream.ReadExactlyAsync(new FloatBytes(_received, start, length).Memory, wait.Token);
+                    if (group + buckets == first + count)
+                    {
+                        _awaitingClosing = true;   // set before the last hand-over, which may close the step
+                    }
                     run.AcceptSharedBuckets(caller, this, generation, step, group, buckets, _received.AsSpan(start, length), loss);
                 }
             }
