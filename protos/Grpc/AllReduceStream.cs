@@ -30,7 +30,7 @@ public sealed class AllReduceStream : IDisposable
     /// <summary>
     /// When the last step's averaged gradient was whole in this worker's buffer
     /// (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): the closing message, which the
-    /// coordinator sends before it updates its own replica.
+    /// coordinator sends before it updates its own replica (on tcp: the later of the closing and the last value).
     /// </summary>
     public long LastBucketTimestamp { get; private set; }
 
@@ -131,7 +131,9 @@ public sealed class AllReduceStream : IDisposable
             }
             throw new RpcException(new Status(StatusCode.Unavailable, $"the tcp data connection broke: {e.Message}"));
         }
-        return await receiving;
+        var done = await receiving;
+        LastBucketTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();   // the closing may come before the last values
+        return done;
     }
 
     private async Task<StepDone> ReceiveAsync(int step, float[] gradient, CancellationToken cancel)
