@@ -30,10 +30,10 @@ var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client cert
 var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
 var transport = new Option<string>("--transport")
 {
-    Description = "Data plane for gradients: auto (shared memory on the coordinator's host, else gRPC), grpc, or shared-memory (no fallback).",
+    Description = "Data plane for gradients: auto (shared memory on the coordinator's host, else raw TCP if offered, else gRPC), grpc, or shared-memory or tcp (no fallback).",
     DefaultValueFactory = _ => "auto",
 };
-transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory");
+transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory", "tcp");
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
     coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, ca, tlsCert, tlsKey, transport,
@@ -95,7 +95,7 @@ root.SetAction(async (result, cancel) =>
         Name = launch.Name,
         Threads = WorkerOptions.ThreadsFor(result.GetValue(threads), Environment.ProcessorCount),
         Device = deviceName,
-        Transport = result.GetValue(transport) switch { "grpc" => WorkerTransport.Grpc, "shared-memory" => WorkerTransport.SharedMemory, _ => WorkerTransport.Auto },
+        Transport = result.GetValue(transport) switch { "grpc" => WorkerTransport.Grpc, "shared-memory" => WorkerTransport.SharedMemory, "tcp" => WorkerTransport.Tcp, _ => WorkerTransport.Auto },
         Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
     };
 

@@ -35,7 +35,8 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             join = await link.JoinAsync(new JoinRequest
             {
                 ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
-                BootId = options.Transport == WorkerTransport.Grpc ? "" : HostIdentity.BootId(),
+                BootId = options.Transport is WorkerTransport.Auto or WorkerTransport.SharedMemory ? HostIdentity.BootId() : "",
+                TcpDataPlane = options.Transport is WorkerTransport.Auto or WorkerTransport.Tcp,
             }, stop.Token);
         }
         catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
@@ -52,7 +53,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
 
         using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
         var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
-        using var training = new WorkerTraining(config, options.Threads, join, link, options.Transport, metrics, log);
+        using var training = new WorkerTraining(config, options, join, link, metrics, log);
         var work = AssignmentsAsync(link, join, training, running.Token);
         try
         {
@@ -169,44 +170,59 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
         private GradientAccumulation? _training;
         private GptEvaluationSession? _evaluation;
 
-        public WorkerTraining(GptConfig config, int threads, JoinReply join, CoordinatorLink link, WorkerTransport transport, WorkerMetrics metrics, ILogger log)
+        public WorkerTraining(GptConfig config, WorkerOptions options, JoinReply join, CoordinatorLink link, WorkerMetrics metrics, ILogger log)
         {
-            (this.config, this.threads, this.join, this.link, this.metrics, this.log) = (config, threads, join, link, metrics, log);
+            (this.config, threads, this.join, this.link, this.metrics, this.log) = (config, options.Threads, join, link, metrics, log);
             _replica = new ModelReplica(config);
-            _wire = OpenWire(transport);
+            _wire = OpenWire(options);
             log.LogInformation("Gradients over {Transport}", _wire.Name);
         }
 
-        /// <summary>Shared memory when offered and its files open here, else the gRPC stream; --transport shared-memory allows no fallback.</summary>
-        private GradientWire OpenWire(WorkerTransport transport)
+        /// <summary>
+        /// Shared memory when offered and its files open here, else raw TCP when offered, else the gRPC
+        /// stream; --transport shared-memory or tcp allows no fallback.
+        /// </summary>
+        private GradientWire OpenWire(WorkerOptions options)
         {
-            var inline = new InlineGradients(config.AllReduceDtype);
+            var transport = options.Transport;
             if (transport == WorkerTransport.Grpc)
             {
-                return inline;
+                return new InlineGradients(config.AllReduceDtype);
             }
-            string why;
-            if (join.SharedMemory is { } offer)
+            if (transport is WorkerTransport.Auto or WorkerTransport.SharedMemory)
             {
-                try
+                string why;
+                if (join.SharedMemory is { } offer)
                 {
-                    return SharedMemoryGradients.Open(offer, _replica.Gradients.Data.Length);
+                    try
+                    {
+                        return SharedMemoryGradients.Open(offer, _replica.Gradients.Data.Length);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                    {
+                        why = $"its files do not open here ({e.Message})";
+                    }
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                else
                 {
-                    why = $"its files do not open here ({e.Message})";
+                    why = "the coordinator offered none (another host, or it runs with shared memory off)";
                 }
+                if (transport == WorkerTransport.SharedMemory)
+                {
+                    throw new WorkerStartException($"--transport shared-memory, but {why}: run this worker on the coordinator's host as the same user, or use --transport auto.");
+                }
+                log.LogInformation("No shared memory: {Why}", why);
             }
-            else
+            if (join.Tcp is { } tcp)
             {
-                why = "the coordinator offered none (another host, or it runs with shared memory off)";
+                // The coordinator's host as this worker reaches it; the data plane listens on the same address.
+                return new TcpGradients(tcp, options.Coordinator.DnsSafeHost, options.Timeout);
             }
-            if (transport == WorkerTransport.SharedMemory)
+            if (transport == WorkerTransport.Tcp)
             {
-                throw new WorkerStartException($"--transport shared-memory, but {why}: run this worker on the coordinator's host as the same user, or use --transport auto.");
+                throw new WorkerStartException("--transport tcp, but the coordinator offered no tcp data plane (it serves TLS, or runs with --transport grpc): use --transport auto.");
             }
-            log.LogInformation("No shared memory: {Why}", why);
-            return inline;
+            return new InlineGradients(config.AllReduceDtype);
         }
 
         public async Task RunAsync(Assignment assignment, CancellationToken cancel)

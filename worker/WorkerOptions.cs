@@ -5,7 +5,7 @@ namespace Distributed.Worker;
 /// <summary>Which data plane the worker's gradients take.</summary>
 public enum WorkerTransport
 {
-    /// <summary>Shared memory when the coordinator offers it and its files open (same host), else gRPC.</summary>
+    /// <summary>Shared memory when the coordinator offers it and its files open (same host), else raw TCP when offered, else gRPC.</summary>
     Auto,
 
     /// <summary>Always the gRPC stream, values inline.</summary>
@@ -13,6 +13,9 @@ public enum WorkerTransport
 
     /// <summary>Shared memory or fail: for a worker that must not fall back to the network.</summary>
     SharedMemory,
+
+    /// <summary>The coordinator's raw TCP data plane or fail: for workers on other hosts that must not fall back to gRPC.</summary>
+    Tcp,
 }
 
 /// <summary>How this worker was started.</summary>

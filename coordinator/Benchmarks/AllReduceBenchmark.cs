@@ -19,12 +19,12 @@ public sealed record Transfer(long BytesEachWay, double Seconds)
 }
 
 /// <summary>The data planes a benchmark worker can use.</summary>
-public enum BenchmarkTransport { SharedMemory, Grpc, GrpcBf16 }
+public enum BenchmarkTransport { SharedMemory, Grpc, GrpcBf16, Tcp }
 
 /// <summary>
 /// The all-reduce of a model's whole gradient by W workers through the coordinator, on loopback, over
 /// each data plane, next to each one's ceiling: a memcpy of the same bytes (shared memory), a raw TCP
-/// socket echo and a plain gRPC bidirectional echo by W clients (the network paths). The workers are
+/// socket echo (the tcp plane) and a plain gRPC bidirectional echo by W clients (the network paths). The workers are
 /// in-process clients that send synthetic gradients (no model is run), so only communication is timed.
 /// </summary>
 public static class AllReduceBenchmark
@@ -156,11 +156,17 @@ public static class AllReduceBenchmark
         var client = connection.Client;
         var join = await client.JoinAsync(new JoinRequest
         {
-            ProtocolVersion = ProtocolVersion._1, WorkerName = $"bench-{seed}", Device = "cpu", BootId = HostIdentity.BootId(),
+            ProtocolVersion = ProtocolVersion._1, WorkerName = $"bench-{seed}", Device = "cpu",
+            BootId = transport == BenchmarkTransport.SharedMemory ? HostIdentity.BootId() : "", TcpDataPlane = transport == BenchmarkTransport.Tcp,
         }, cancellationToken: cancel);
-        using GradientWire wire = transport == BenchmarkTransport.SharedMemory
-            ? SharedMemoryGradients.Open(join.SharedMemory ?? throw new InvalidOperationException("The coordinator offered no shared memory (no /dev/shm here?)."), length)
-            : new InlineGradients(config.AllReduceDtype);
+        using GradientWire wire = transport switch
+        {
+            BenchmarkTransport.SharedMemory => SharedMemoryGradients.Open(
+                join.SharedMemory ?? throw new InvalidOperationException("The coordinator offered no shared memory (no /dev/shm here?)."), length),
+            BenchmarkTransport.Tcp => new TcpGradients(join.Tcp ?? throw new InvalidOperationException("The coordinator offered no tcp data plane."),
+                "127.0.0.1", TimeSpan.FromSeconds(30)),
+            _ => new InlineGradients(config.AllReduceDtype),
+        };
         Assignment assignment;
         while ((assignment = await client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId }, cancellationToken: cancel)).Kind != Assignment.Types.Kind.Train)
         {

@@ -16,7 +16,7 @@ public static class BenchmarkCommand
         var preset = new Option<string>("--preset") { Description = "Model whose gradient is all-reduced.", DefaultValueFactory = _ => "gpt2" };
         var workers = new Option<int>("--workers") { Description = "Workers (and echo clients).", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "Measured rounds of each.", DefaultValueFactory = _ => 3 };
-        var allReduce = new Command("allreduce", "All-reduce a model's gradient through the coordinator on this host over each data plane (shared memory, gRPC, gRPC with bf16), next to its ceiling (memcpy, gRPC echo, raw TCP echo).")
+        var allReduce = new Command("allreduce", "All-reduce a model's gradient through the coordinator on this host over each data plane (shared memory, gRPC, gRPC with bf16, raw TCP), next to its ceiling (memcpy, gRPC echo, raw TCP echo).")
         {
             preset, workers, rounds,
         };
@@ -47,6 +47,7 @@ public static class BenchmarkCommand
                 ("shared-memory", await AllReduceBenchmark.AllReduceAsync(config, count, repeat, BenchmarkTransport.SharedMemory, stop.Token), "memcpy", memcpy),
                 ("grpc", await AllReduceBenchmark.AllReduceAsync(config, count, repeat, BenchmarkTransport.Grpc, stop.Token), "grpc-echo", echo),
                 ("grpc-bf16", await AllReduceBenchmark.AllReduceAsync(config, count, repeat, BenchmarkTransport.GrpcBf16, stop.Token), "grpc-echo", echo),
+                ("tcp", await AllReduceBenchmark.AllReduceAsync(config, count, repeat, BenchmarkTransport.Tcp, stop.Token), "tcp-echo", socket),
             };
             var table = new Table().AddColumns("transport", "all-reduce per worker (median)", "ceiling", "ceiling (median)", "of ceiling", "all samples (GB/s)");
             foreach (var (transport, samples, ceiling, ceilingSamples) in rows)

@@ -27,15 +27,35 @@ public sealed class DistributedOptions
     {
         var option = new Option<string>("--transport")
         {
-            Description = "Gradients of workers on this host: auto (shared memory, gRPC for the others) or grpc (gRPC for every worker).",
+            Description = "Data plane for gradients: auto (shared memory for workers on this host, raw TCP on --data-port for the others), " +
+                          "tcp (raw TCP for every worker) or grpc (the gRPC stream for every worker). No TCP under TLS: gRPC instead.",
             DefaultValueFactory = _ => "auto",
         };
-        option.AcceptOnlyFromAmong("auto", "grpc");
+        option.AcceptOnlyFromAmong("auto", "tcp", "grpc");
+        return option;
+    }
+
+    public Option<int> DataPort { get; } = CreateDataPort();
+
+    private static Option<int> CreateDataPort()
+    {
+        var option = new Option<int>("--data-port") { Description = "Port of the raw TCP data plane, on the same address (0: any free port)." };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 65535)
+            {
+                result.AddError($"--data-port {result.GetValueOrDefault<int>()} is not a port; pass 0 (any free port) or 1..65535.");
+            }
+        });
         return option;
     }
 
     /// <summary>Whether workers on this host are offered the shared-memory data plane.</summary>
-    public bool SharedMemory(ParseResult result) => result.GetValue(Transport) != "grpc";
+    public bool SharedMemory(ParseResult result) => result.GetValue(Transport) == "auto";
+
+    /// <summary>Whether workers that ask are offered the raw TCP data plane.</summary>
+    public bool TcpDataPlane(ParseResult result) => result.GetValue(Transport) != "grpc";
+
 
     public void AddTo(Command command)
     {
@@ -43,6 +63,7 @@ public sealed class DistributedOptions
         command.Options.Add(MinWorkers);
         command.Options.Add(Timeout);
         command.Options.Add(Port);
+        command.Options.Add(DataPort);
         command.Options.Add(StepTimeout);
         command.Options.Add(MetricsPort);
     }

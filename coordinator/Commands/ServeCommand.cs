@@ -69,6 +69,8 @@ public static class ServeCommand
                     HealthPort = result.GetValue(healthPort),
                     SharedMemory = distributed.SharedMemory(result),
                     MetricsPort = metricsPort,
+                    TcpDataPlane = distributed.TcpDataPlane(result),
+                    DataPort = result.GetValue(distributed.DataPort),
                     Token = secret,
                     Tls = tls,
                 }, observer, TrainCommand.Log, stop), cancel, command: "serve");

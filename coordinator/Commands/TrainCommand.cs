@@ -46,6 +46,8 @@ public static class TrainCommand
                     Port = port,
                     MetricsPort = metricsPort,
                     SharedMemory = distributed.SharedMemory(result),
+                    TcpDataPlane = distributed.TcpDataPlane(result),
+                    DataPort = result.GetValue(distributed.DataPort),
                 }, observer, Log, stop), cancel);
         }));
         return command;

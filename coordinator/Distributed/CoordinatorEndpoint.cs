@@ -20,6 +20,12 @@ public sealed record CoordinatorEndpoint(IPAddress Address, int Port)
     /// <summary>Offer workers on this host the shared-memory data plane (<see cref="SharedMemoryPlane"/>); false: gRPC for all.</summary>
     public bool SharedMemory { get; init; } = true;
 
+    /// <summary>Offer workers that ask the raw TCP data plane (<see cref="TcpDataPlane"/>; never under TLS); false: gRPC for the workers on other hosts.</summary>
+    public bool TcpDataPlane { get; init; } = true;
+
+    /// <summary>The TCP data plane's port on <see cref="Address"/> (0: any free port).</summary>
+    public int DataPort { get; init; }
+
     /// <summary>Workers the run expects; sizes the connection limit.</summary>
     public int Workers { get; init; }
 

@@ -39,6 +39,11 @@ public static class CoordinatorHost
             (endpoint.Loggers ?? NullLoggerFactory.Instance).CreateLogger<SharedMemoryPlane>());
         builder.Services.AddSingleton(sharedMemory);
         run.MirrorReduced(sharedMemory);
+        // Cleartext only: under TLS remote workers' gradients stay on the (encrypted) gRPC stream.
+        var tcp = TcpDataPlane.Create(endpoint.Address, endpoint.DataPort, endpoint.TcpDataPlane && endpoint.Tls is null, run.Options.Timeout,
+            (endpoint.Loggers ?? NullLoggerFactory.Instance).CreateLogger<TcpDataPlane>());
+        builder.Services.AddSingleton(tcp);
+        builder.Services.AddSingleton(new TcpReducedValues((int)run.Replica.Layout.TotalLength));
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<RefusalInterceptor>();
@@ -61,6 +66,11 @@ public static class CoordinatorHost
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcHealthChecksService();
         app.Lifetime.ApplicationStopped.Register(sharedMemory.Dispose);   // its files are RAM: deleted with the host
+        app.Lifetime.ApplicationStopped.Register(tcp.Dispose);
+        if (endpoint.TcpDataPlane && endpoint.Tls is not null)
+        {
+            app.Logger.LogInformation("No tcp data plane under TLS: gradients of workers on other hosts go over gRPC");
+        }
         await app.StartAsync(cancel);
         return app;
     }

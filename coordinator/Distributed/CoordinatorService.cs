@@ -10,7 +10,8 @@ namespace Distributed.Coordinator.Distributed;
 /// Every call after Join names its worker and proves it with that worker's secret (the
 /// x-worker-secret header); the run's refusals become statuses in <see cref="RefusalInterceptor"/>.
 /// </summary>
-public sealed class CoordinatorService(DistributedRun run, ReducedReplies replies, SharedMemoryPlane sharedMemory, ILogger<CoordinatorService> log)
+public sealed class CoordinatorService(DistributedRun run, ReducedReplies replies, SharedMemoryPlane sharedMemory, TcpDataPlane tcp,
+    TcpReducedValues tcpValues, ILogger<CoordinatorService> log)
     : Protocol.V1.Coordinator.CoordinatorBase
 {
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
@@ -26,6 +27,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             WorkerId = grant.Worker.Id,
             WorkerSecret = grant.Worker.Secret,
             SharedMemory = sharedMemory.Offer(grant.Worker, request.BootId),
+            Tcp = tcp.Offer(grant.Worker, request.TcpDataPlane),
             RunId = grant.RunId,
             ConfigJson = grant.ConfigJson,
             TokenizerJson = grant.TokenizerJson,
@@ -115,51 +117,64 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         }
         var first = requestStream.Current;
         var caller = Caller(first.WorkerId, context);
-        // A stream that proves its worker opened the shared-memory file it was offered runs on shared memory.
-        var shared = first.SharedMemoryProof.IsEmpty ? null
-            : sharedMemory.Proven(caller, first.SharedMemoryProof.Span)
-              ?? throw new Refusal(RefusalKind.PermissionDenied, $"{caller} sent a shared-memory proof that is not its file's; leave shared_memory_proof empty to use gRPC.").ToException();
-        var link = shared is null ? new GrpcGradientLink(replies, "grpc") : new GrpcGradientLink(sharedMemory, "shared-memory");
-        run.OpenStream(caller, first.Generation, first.ModelFingerprint, link);
-        // One writer per stream: reduced buckets go out in order as soon as the run posts them.
+        GrpcGradientLink control;
+        IGradientLink link;
+        Func<Task> receive;
+        if (first.Tcp)
+        {
+            // The values come on the worker's data connection; the stream carries only this opening.
+            TcpDataConnection connection;
+            try
+            {
+                connection = await tcp.ConnectionAsync(caller, first.Generation, context.CancellationToken);
+            }
+            catch (TimeoutException e)
+            {
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
+            }
+            var tcpLink = new TcpGradientLink(connection, tcpValues);
+            (control, link) = (tcpLink.Control, tcpLink);
+            receive = () => ReceiveTcpAsync(tcpLink, caller, first.Generation, requestStream, context.CancellationToken);
+        }
+        else
+        {
+            // A stream that proves its worker opened the shared-memory file it was offered runs on shared memory.
+            var shared = first.SharedMemoryProof.IsEmpty ? null
+                : sharedMemory.Proven(caller, first.SharedMemoryProof.Span)
+                  ?? throw new Refusal(RefusalKind.PermissionDenied, $"{caller} sent a shared-memory proof that is not its file's; leave shared_memory_proof empty to use gRPC.").ToException();
+            control = shared is null ? new GrpcGradientLink(replies, "grpc") : new GrpcGradientLink(sharedMemory, "shared-memory");
+            link = control;
+            receive = () => ReceiveMessagesAsync(first, requestStream, control, shared, caller, context.CancellationToken);
+        }
+        try
+        {
+            run.OpenStream(caller, first.Generation, first.ModelFingerprint, link);
+        }
+        catch
+        {
+            (link as IDisposable)?.Dispose();
+            throw;
+        }
+        // One writer per stream: reduced buckets (or only the closings) go out in order as soon as the run posts them.
         var writer = Task.Run(async () =>
         {
-            await foreach (var reply in link.Replies.ReadAllAsync(context.CancellationToken))
+            await foreach (var reply in control.Replies.ReadAllAsync(context.CancellationToken))
             {
                 await responseStream.WriteAsync(reply, context.CancellationToken);
             }
         });
+        var sender = link is TcpGradientLink sending ? SendTcpAsync(sending, caller, context.CancellationToken) : Task.CompletedTask;
         try
         {
-            for (var bucket = first; ; bucket = requestStream.Current)
-            {
-                if (bucket.WorkerId != caller.Id)
-                {
-                    run.StreamBroke(caller, link, $"it sent a gradient in the name of '{Membership.Shorten(bucket.WorkerId)}'");
-                    throw new Refusal(RefusalKind.PermissionDenied, $"A gradient in the name of '{Membership.Shorten(bucket.WorkerId)}' on {caller}'s stream.").ToException();
-                }
-                if (bucket.SharedBuckets == 0)
-                {
-                    run.AcceptBucket(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
-                }
-                else
-                {
-                    run.AcceptSharedBuckets(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.SharedBuckets,
-                        SharedRange(shared, bucket.Bucket, bucket.SharedBuckets, caller, link), bucket.Loss);
-                }
-                if (!await Next(requestStream, 2 * run.Options.StepTimeout, context.CancellationToken, link.Aborted))
-                {
-                    break;
-                }
-            }
+            await receive();
         }
-        catch (Exception e) when (link.Aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException
+        catch (Exception e) when (control.Aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException
                                       || e is RunRefusedException { Refusal.Kind: RefusalKind.Stale })
         {
             // The generation ended under the member: let it read what was already sent (e.g. the last
             // step's closing message), then tell it to ask for a new assignment.
             run.CloseStream(caller, link);
-            await Task.WhenAny(writer, Task.Delay(run.Options.Timeout));
+            await Task.WhenAny(Task.WhenAll(writer, sender), Task.Delay(run.Options.Timeout));
             throw new RpcException(new Status(StatusCode.Aborted, e is RunRefusedException refused ? refused.Message : "The workers changed; ask for a new assignment."));
         }
         catch (TimeoutException e)
@@ -178,8 +193,68 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             run.CloseStream(caller, link);
             _ = writer.ContinueWith(t => log.LogDebug("An all-reduce writer ended: {Error}", t.Exception?.GetBaseException().Message),
                 TaskContinuationOptions.OnlyOnFaulted);
+            if (link is TcpGradientLink closing)
+            {
+                // Once its last values are out (bounded), the connection closes: the worker's read ends there.
+                _ = Task.WhenAny(sender, Task.Delay(run.Options.Timeout)).ContinueWith(_ => closing.Dispose(), TaskScheduler.Default);
+            }
         }
         await writer;
+    }
+
+    /// <summary>The gRPC data plane: every bucket (or, on shared memory, every group of buckets) is a message of the stream.</summary>
+    private async Task ReceiveMessagesAsync(GradientBucket first, IAsyncStreamReader<GradientBucket> requestStream, GrpcGradientLink link,
+        SharedMemoryFile? shared, WorkerSlot caller, CancellationToken call)
+    {
+        for (var bucket = first; ; bucket = requestStream.Current)
+        {
+            if (bucket.WorkerId != caller.Id)
+            {
+                run.StreamBroke(caller, link, $"it sent a gradient in the name of '{Membership.Shorten(bucket.WorkerId)}'");
+                throw new Refusal(RefusalKind.PermissionDenied, $"A gradient in the name of '{Membership.Shorten(bucket.WorkerId)}' on {caller}'s stream.").ToException();
+            }
+            if (bucket.SharedBuckets == 0)
+            {
+                run.AcceptBucket(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.Data.Span, bucket.Loss);
+            }
+            else
+            {
+                run.AcceptSharedBuckets(caller, link, bucket.Generation, bucket.Step, bucket.Bucket, bucket.SharedBuckets,
+                    SharedRange(shared, bucket.Bucket, bucket.SharedBuckets, caller, link), bucket.Loss);
+            }
+            if (!await Next(requestStream, 2 * run.Options.StepTimeout, call, link.Aborted))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The TCP data plane: frames from the connection until the worker ends it after its assignment's
+    /// last step (each within twice the step timeout, as on the stream); then the stream must end too.
+    /// </summary>
+    private async Task ReceiveTcpAsync(TcpGradientLink link, WorkerSlot caller, long generation, IAsyncStreamReader<GradientBucket> requestStream, CancellationToken call)
+    {
+        await link.ReceiveAsync(run, caller, generation, 2 * run.Options.StepTimeout, call);
+        if (await Next(requestStream, run.Options.Timeout, call, link.Control.Aborted))
+        {
+            run.StreamBroke(caller, link, "it sent a second message on a tcp all-reduce stream");
+            throw new Refusal(RefusalKind.InvalidData, $"{caller} sent a second message on a tcp all-reduce stream; the values go on the data connection.").ToException();
+        }
+    }
+
+    /// <summary>The reduced values out on the member's connection; a failure to write drops the member (it can no longer get them).</summary>
+    private async Task SendTcpAsync(TcpGradientLink link, WorkerSlot caller, CancellationToken call)
+    {
+        try
+        {
+            await link.SendAsync(run.Options.StepTimeout, call);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            run.StreamBroke(caller, link, $"its tcp data connection broke while sending ({e.GetType().Name}: {e.Message})");
+            link.Dispose();   // ends its reader too
+        }
     }
 
     public override Task<ValidationAck> ReportValidation(ValidationReport request, ServerCallContext context)

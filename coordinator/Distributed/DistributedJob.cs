@@ -26,6 +26,12 @@ public sealed record DistributedJobOptions
     /// <summary>Offer workers on this host the shared-memory data plane (false: gRPC for every worker).</summary>
     public bool SharedMemory { get; init; } = true;
 
+    /// <summary>Offer workers that ask the raw TCP data plane (false: gRPC for the workers the shared memory does not serve).</summary>
+    public bool TcpDataPlane { get; init; } = true;
+
+    /// <summary>The TCP data plane's port (0: any free port).</summary>
+    public int DataPort { get; init; }
+
     /// <summary>null: cleartext HTTP/2 (always so for local workers, which connect over loopback).</summary>
     public ServerTls? Tls { get; init; }
 
@@ -84,7 +90,8 @@ public static class DistributedJob
         await using var host = await CoordinatorHost.StartAsync(run, token,
             new CoordinatorEndpoint(options.Address, options.Port)
             {
-                Tls = options.Tls, HealthPort = options.HealthPort, Workers = options.Run.Workers, Loggers = loggers, SharedMemory = options.SharedMemory,
+                Tls = options.Tls, HealthPort = options.HealthPort, Workers = options.Run.Workers, Loggers = loggers,
+                SharedMemory = options.SharedMemory, TcpDataPlane = options.TcpDataPlane, DataPort = options.DataPort,
             }, CancellationToken.None);
         var shown = options.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : options.Address;
         var address = new Uri($"{(options.Tls is null ? "http" : "https")}://{new IPEndPoint(shown, CoordinatorHost.BoundPort(host, options.HealthPort))}");

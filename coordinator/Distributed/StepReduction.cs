@@ -39,7 +39,8 @@ public enum BucketEffect
 /// shared-memory member's values are read where they are (its file, valid until the step closes: the
 /// worker writes it again only after), so buckets that complete together are summed in parallel with
 /// no copy, and checked after the sum. (A process that can write that file is a process of the
-/// coordinator's own user on its host, which could as well write the coordinator's memory.) With bf16
+/// coordinator's own user on its host, which could as well write the coordinator's memory.) The TCP data
+/// plane hands over its per-member receive buffers the same way (<see cref="TcpGradientLink"/>). With bf16
 /// on the wire the averaged gradient is rounded to bf16 here, once, so every replica applies the same
 /// values whatever its transport. Not thread-safe: the run calls it under its lock.
 /// </summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using Distributed.Models;
 using Distributed.Models.DataParallel;
@@ -86,26 +85,6 @@ public sealed class InlineGradients(AllReduceDtype dtype) : GradientWire
 
     public override void Closed(float[] gradient)
     {
-    }
-
-    /// <summary>A slice of a float array seen as bytes, for protobuf to wrap without copying.</summary>
-    private sealed class FloatBytes(float[] array, int start, int length) : MemoryManager<byte>
-    {
-        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(array.AsSpan(start, length));
-
-        public override unsafe MemoryHandle Pin(int elementIndex = 0)
-        {
-            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-            return new MemoryHandle((byte*)handle.AddrOfPinnedObject() + (long)start * sizeof(float) + elementIndex, handle, this);
-        }
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
     }
 }
 
