@@ -176,6 +176,11 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             _replica = new ModelReplica(config);
             _wire = OpenWire(options);
             log.LogInformation("Gradients over {Transport}", _wire.Name);
+            if (join.Workers > 0 && config.BatchSize / config.GradAccumSteps >= join.Workers)
+            {
+                // Built before asking for work, so a generation starts with its members ready (not building sessions on the run's clock).
+                _training = new GradientAccumulation(config, _replica, new DataParallelLayout(join.Workers, config.BatchSize, config.GradAccumSteps).MicroBatchOf(0), threads);
+            }
         }
 
         /// <summary>
@@ -227,6 +232,11 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
 
         public async Task RunAsync(Assignment assignment, CancellationToken cancel)
         {
+            if (_stateStep < 0 && assignment.InitialState && assignment.FirstStep == 0)
+            {
+                _stateStep = 0;   // a fresh run: this replica was built from the same seed, nothing to download
+                log.LogInformation("The run's state is its seed's initialisation, built here");
+            }
             if (_stateStep != assignment.FirstStep)
             {
                 await FetchStateAsync(cancel);

@@ -34,6 +34,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             ModelFingerprint = grant.Fingerprint,
             HeartbeatIntervalMs = (int)grant.HeartbeatInterval.TotalMilliseconds,
             TimeoutMs = (int)grant.Timeout.TotalMilliseconds,
+            Workers = grant.Workers,
         });
     }
 
@@ -62,6 +63,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             ValidateAtEnd = next.ValidateAtEnd,
             RetryAfterMs = (int)next.RetryAfter.TotalMilliseconds,
             Reason = next.Reason,
+            InitialState = next.InitialState,
         });
     }
 

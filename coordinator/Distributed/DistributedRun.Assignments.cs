@@ -36,6 +36,7 @@ public sealed partial class DistributedRun
                 BatchSize = _layout.BatchOf(caller.Rank),
                 GlobalBatchSize = _layout.GlobalBatch,
                 ValidateAtEnd = Schedule.EvaluatesAfter(_position.Step + steps),
+                InitialState = _initialState,
             };
         }
     }

@@ -189,6 +189,7 @@ public sealed partial class DistributedRun
             // next step's buckets wait for the run's lock.
             _reduction.SendStepClosed(new StepClosed(step, learningRate, clipScale, loss));
             Replica.Apply(clipScale, learningRate);
+            _initialState = false;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             (_cpuAfterFirstStep, _cpuAfterLastStep, _stepsAfterFirst) = _cpuAfterFirstStep is null ? (cpu, cpu, 0) : (_cpuAfterFirstStep, cpu, _stepsAfterFirst + 1);
             var now = Environment.TickCount64;

@@ -45,6 +45,7 @@ public sealed partial class DistributedRun : IDisposable
     private readonly TaskCompletionSource<RunSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly int _firstStep;
+    private bool _initialState;   // the replica is still the seed's initialisation: workers build it instead of downloading it
 
     private RunPhase _phase = RunPhase.WaitingForWorkers;
     private SchedulePosition _position;
@@ -94,6 +95,7 @@ public sealed partial class DistributedRun : IDisposable
             (_tokens, _priorSeconds) = (state.Tokens, state.Seconds);
         }
         _firstStep = _position.Step;
+        _initialState = resume is null;
         _loopTask = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _watchTask = Task.Run(WatchAsync);
         if (Schedule.IsDone(_position))
@@ -158,7 +160,7 @@ public sealed partial class DistributedRun : IDisposable
             }
             _log.LogInformation("Worker {Worker} joined ({Device}, {Threads} threads)", slot, slot!.Device, threads);
             _metrics?.WorkersChanged(_membership.Live.Count(), lost: false);
-            return new JoinGrant(slot, RunId, _configJson, _tokenizerJson, Fingerprint, _options.HeartbeatInterval, _options.Timeout);
+            return new JoinGrant(slot, RunId, _configJson, _tokenizerJson, Fingerprint, _options.HeartbeatInterval, _options.Timeout, _options.Workers);
         }
     }
 

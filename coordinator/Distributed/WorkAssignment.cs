@@ -2,7 +2,7 @@ namespace Distributed.Coordinator.Distributed;
 
 /// <summary>What a worker is handed when it joins: its identity and everything it needs to build the run's model.</summary>
 public sealed record JoinGrant(WorkerSlot Worker, string RunId, string ConfigJson, string TokenizerJson, string Fingerprint,
-    TimeSpan HeartbeatInterval, TimeSpan Timeout);
+    TimeSpan HeartbeatInterval, TimeSpan Timeout, int Workers);
 
 public enum AssignmentKind
 {
@@ -36,6 +36,9 @@ public sealed record WorkAssignment(AssignmentKind Kind)
     public int BatchSize { get; init; }
 
     public int GlobalBatchSize { get; init; }
+
+    /// <summary>The state is the seed's initialisation, which the worker builds itself (a fresh run that has taken no step).</summary>
+    public bool InitialState { get; init; }
 
     /// <summary>Score the validation shard after the last step and report it.</summary>
     public bool ValidateAtEnd { get; init; }
