@@ -17,7 +17,9 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
 
     public FlatBuffer SecondMoment { get; } = new(layout);
 
-    public override void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate)
+    public override void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate) => Step(parameters, gradients, learningRate, 1f);
+
+    public override void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate, float gradientScale)
     {
         Steps++;
         var b1 = (float)Config.Beta1;
@@ -30,14 +32,14 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
             var view = views[i];
             var decay = view.Decays ? (float)(1.0 - learningRate * Config.WeightDecay) : 1f;
             Update(parameters[view], gradients[view], FirstMoment[view], SecondMoment[view],
-                b1, b2, stepSize, rootCorrection2, decay);
+                b1, b2, stepSize, rootCorrection2, decay, gradientScale);
         }
     }
 
     public override IReadOnlyList<(string Name, FlatBuffer Buffer)> Buffers => [("exp_avg", FirstMoment), ("exp_avg_sq", SecondMoment)];
 
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
-        float b1, float b2, float stepSize, float rootCorrection2, float decay)
+        float b1, float b2, float stepSize, float rootCorrection2, float decay, float scale)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -45,9 +47,10 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
             var width = Vector<float>.Count;
             var (vb1, vb2, vc1, vc2) = (new Vector<float>(b1), new Vector<float>(b2), new Vector<float>(1 - b1), new Vector<float>(1 - b2));
             var (vStep, vRoot, vDecay, vEps) = (new Vector<float>(stepSize), new Vector<float>(rootCorrection2), new Vector<float>(decay), new Vector<float>(Epsilon));
+            var vScale = new Vector<float>(scale);
             for (; i <= p.Length - width; i += width)
             {
-                var gi = new Vector<float>(g[i..]);
+                var gi = new Vector<float>(g[i..]) * vScale;
                 var mi = vb1 * new Vector<float>(m[i..]) + vc1 * gi;
                 var vi = vb2 * new Vector<float>(v[i..]) + vc2 * gi * gi;
                 var pi = new Vector<float>(p[i..]) * vDecay - vStep * mi / (Vector.SquareRoot(vi) * vRoot + vEps);
@@ -58,8 +61,9 @@ public sealed class AdamW(GptConfig config, ParameterLayout layout) : Optimizer(
         }
         for (; i < p.Length; i++)
         {
-            m[i] = b1 * m[i] + (1 - b1) * g[i];
-            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            var gi = g[i] * scale;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
             p[i] = p[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) * rootCorrection2 + Epsilon);
         }
     }

@@ -32,10 +32,9 @@ public sealed class ModelReplica
     /// <summary>Everything a replica must share to be in step with another: parameters, then the optimizer's buffers.</summary>
     public IEnumerable<(string Name, FlatBuffer Buffer)> StateBuffers => [("parameters", Parameters), .. Optimizer.Buffers];
 
-    /// <summary>Clips the gradient in <see cref="Gradients"/> by <paramref name="clipScale"/> and takes one optimizer step.</summary>
+    /// <summary>Takes one optimizer step with the gradient in <see cref="Gradients"/> clipped by <paramref name="clipScale"/> (the buffer may be left unscaled).</summary>
     public void Apply(float clipScale, double learningRate)
     {
-        Optimizer.Scale(Gradients, clipScale);
-        Optimizer.Step(Parameters, Gradients, learningRate);
+        Optimizer.Step(Parameters, Gradients, learningRate, clipScale);
     }
 }

@@ -16,6 +16,17 @@ public abstract class Optimizer
     /// <summary>Optimizer steps taken so far (AdamW's bias correction needs it).</summary>
     public long Steps { get; protected set; }
 
+    /// <summary>
+    /// One step with the gradients times <paramref name="gradientScale"/> (the clip). The base scales the
+    /// buffer in place first; AdamW folds the scale into its one pass instead, saving a pass over the
+    /// gradients (the same float products either way).
+    /// </summary>
+    public virtual void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate, float gradientScale)
+    {
+        Scale(gradients, gradientScale);
+        Step(parameters, gradients, learningRate);
+    }
+
     public abstract void Step(FlatBuffer parameters, FlatBuffer gradients, double learningRate);
 
     /// <summary>The optimizer's state: whole flat buffers over the parameter layout, by name (AdamW's moments).</summary>
