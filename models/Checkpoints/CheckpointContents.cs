@@ -22,4 +22,10 @@ public sealed record CheckpointContents
 
     /// <summary>Other files by plain file name (e.g. "tokenizer.json"), saved beside the rest.</summary>
     public IReadOnlyDictionary<string, byte[]> ExtraFiles { get; init; } = new Dictionary<string, byte[]>();
+
+    /// <summary>
+    /// Other files written straight to their stream when saving, for those too large to hold in memory
+    /// whole (model.onnx carries every weight); <see cref="CheckpointStore.Load"/> returns them in <see cref="ExtraFiles"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Action<Stream>> StreamedFiles { get; init; } = new Dictionary<string, Action<Stream>>();
 }

@@ -26,7 +26,14 @@ public static class CheckpointStore
     /// <exception cref="CheckpointException">An extra file has an unusable name, or a file cannot be written.</exception>
     public static void Save(string directory, CheckpointContents contents)
     {
-        foreach (var name in contents.ExtraFiles.Keys)
+        if (contents.StreamedFiles.Keys.FirstOrDefault(contents.ExtraFiles.ContainsKey) is { } twice)
+        {
+            throw new CheckpointException($"cannot save checkpoint '{directory}': extra file '{twice}' is given twice, as bytes and as a stream; give it once");
+        }
+        var extraFiles = contents.ExtraFiles.Select(f => (f.Key, Write: (Action<Stream>)(s => s.Write(f.Value))))
+            .Concat(contents.StreamedFiles.Select(f => (f.Key, Write: f.Value)))
+            .OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
+        foreach (var (name, _) in extraFiles)
         {
             if (!IsPlainName(name) || ReservedNames.Contains(name, StringComparer.Ordinal))
             {
@@ -47,9 +54,9 @@ public static class CheckpointStore
             WriteFile(directory, ConfigFile, s => s.Write(Utf8.GetBytes(contents.ConfigJson))),
             WriteFile(directory, StateFile, s => s.Write(Utf8.GetBytes(contents.StateJson))),
         };
-        foreach (var (name, bytes) in contents.ExtraFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+        foreach (var (name, write) in extraFiles)
         {
-            entries.Add(WriteFile(directory, name, s => s.Write(bytes)));
+            entries.Add(WriteFile(directory, name, write));
         }
         var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormatVersion, entries);
         WriteFile(directory, ManifestFile, manifest.Write);
@@ -182,7 +189,7 @@ public static class CheckpointStore
         && !name.StartsWith('.'); // dot-files are AtomicFile's temporaries, and "." and ".." are not files
 
     private static IEnumerable<(string name, int[] shape, ReadOnlyMemory<float> data)> AsTuples(IEnumerable<NamedTensor> tensors) =>
-        tensors.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data));
+        tensors.Select(t => (t.Name, t.Shape, t.Data));
 
     private static CheckpointException Corrupt(string directory, string what, Exception? inner = null)
     {

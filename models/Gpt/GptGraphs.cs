@@ -1,4 +1,6 @@
 using Distributed.Models.Graph;
+using Distributed.Onnx;
+using Google.Protobuf;
 
 namespace Distributed.Models.Gpt;
 
@@ -51,14 +53,20 @@ public static class GptGraphs
     /// A standalone model: input_ids [batch, sequence] (int64, sequence up to max_sequence_length)
     /// to logits [batch, sequence, vocab], with the weights stored as initializers.
     /// </summary>
-    public static byte[] Inference(GptConfig config, FlatBuffer weights)
+    public static byte[] Inference(GptConfig config, FlatBuffer weights) => InferenceModel(config, weights).ToByteArray();
+
+    /// <summary>
+    /// The model of <see cref="Inference"/> before serialization. Its initializers view
+    /// <paramref name="weights"/> in place (85M parameters are 340 MB): serialize it before they change.
+    /// </summary>
+    public static ModelProto InferenceModel(GptConfig config, FlatBuffer weights)
     {
         var g = new OnnxGraph(ElementType.Float, "gpt");
-        var parameters = weights.Layout.Views.ToDictionary(v => v.Name, v => g.Weight(v.Name, weights[v], v.LongShape));
+        var parameters = weights.Layout.Views.ToDictionary(v => v.Name, v => g.Weight(v.Name, weights.BytesOf(v), v.LongShape));
         var ids = g.Input(TrainingGraph.Ids, ElementType.Int64, [-1, -1], dimNames: ["batch", "sequence"]);
         var logits = GptModel.Logits(g, config, n => parameters[n], ids, DropoutMasks.None);
         g.Output(logits, "logits", ["batch", "sequence", "vocab"]);
-        return g.ToBytes($"GPT: {config.NumLayers} layers, {config.NumHeads} heads, embedding {config.EmbeddingSize}, context {config.MaxSequenceLength}, vocab {config.VocabSize}");
+        return g.ToModel($"GPT: {config.NumLayers} layers, {config.NumHeads} heads, embedding {config.EmbeddingSize}, context {config.MaxSequenceLength}, vocab {config.VocabSize}");
     }
 
     private static Dictionary<string, Value> ParameterInputs(OnnxGraph g, ParameterLayout layout, bool requiresGrad)

@@ -105,9 +105,12 @@ public sealed class OnnxGraph
         return constant;
     }
 
-    /// <summary>A named float32 tensor stored in the model itself (the exported model's weights).</summary>
-    public Value Weight(string name, ReadOnlySpan<float> data, long[] shape)
-        => AddInitializer(name, ElementType.Float, shape, MemoryMarshal.AsBytes(data).ToArray());
+    /// <summary>
+    /// A named float32 tensor stored in the model itself (the exported model's weights), from its raw
+    /// little-endian bytes. Wrapped, not copied: the model reads <paramref name="data"/> when it is serialized.
+    /// </summary>
+    public Value Weight(string name, ReadOnlyMemory<byte> data, long[] shape)
+        => AddInitializer(name, ElementType.Float, shape, UnsafeByteOperations.UnsafeWrap(data));
 
     public ModelProto ToModel(string docString = "")
     {
@@ -127,8 +130,11 @@ public sealed class OnnxGraph
     public byte[] ToBytes(string docString = "") => ToModel(docString).ToByteArray();
 
     private Value AddInitializer(string name, ElementType type, long[] shape, byte[] raw)
+        => AddInitializer(name, type, shape, ByteString.CopyFrom(raw));
+
+    private Value AddInitializer(string name, ElementType type, long[] shape, ByteString raw)
     {
-        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = raw };
         tensor.Dims.AddRange(shape);
         _graph.Initializer.Add(tensor);
         return new Value(name, type, shape, RequiresGrad: false);

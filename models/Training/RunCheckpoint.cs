@@ -12,17 +12,18 @@ namespace Distributed.Models.Training;
 /// </summary>
 public static class RunCheckpoint
 {
-    public static void Save(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, byte[]> extraFiles)
+    public static void Save(string directory, ReplicaSnapshot replica, TrainingState state, ITokenizer tokenizer, IReadOnlyDictionary<string, Action<Stream>> streamedFiles)
         => CheckpointStore.Save(directory, new CheckpointContents
         {
             ModelTensors = replica.Parameters.Layout.Views.Select(v => Tensor(v.Name, v, replica.Parameters)).ToList(),
             OptimizerTensors = replica.OptimizerState.Select(s => Tensor(s.Name, s.View, s.Buffer)).ToList(),
             ConfigJson = ConfigLoader.ToJson(replica.Config),
             StateJson = state.ToJson(),
-            ExtraFiles = new Dictionary<string, byte[]>(extraFiles)
+            ExtraFiles = new Dictionary<string, byte[]>
             {
                 [TokenizerFiles.FileName] = System.Text.Encoding.UTF8.GetBytes(tokenizer.ToJson()),
             },
+            StreamedFiles = streamedFiles,
         });
 
     /// <summary>Reads and verifies a checkpoint; <see cref="Restore"/> then loads it into a trainer.</summary>
@@ -49,7 +50,7 @@ public static class RunCheckpoint
     }
 
     private static NamedTensor Tensor(string name, ParameterView view, FlatBuffer buffer)
-        => new(name, view.Shape, buffer[view].ToArray());
+        => new(name, view.Shape, buffer.MemoryOf(view));
 
     private static void CopyInto(IReadOnlyList<NamedTensor> tensors, IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> targets)
     {
@@ -65,7 +66,7 @@ public static class RunCheckpoint
                 throw new CheckpointException(
                     $"Tensor '{name}' has shape [{string.Join(",", tensor.Shape)}] in the checkpoint but [{string.Join(",", view.Shape)}] in this model.");
             }
-            tensor.Data.CopyTo(buffer[view]);
+            tensor.Data.Span.CopyTo(buffer[view]);
         }
     }
 }

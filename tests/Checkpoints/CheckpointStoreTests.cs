@@ -20,7 +20,7 @@ public sealed class CheckpointStoreTests : IDisposable
         float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextGaussian()).ToArray();
         return new CheckpointContents
         {
-            ModelTensors = [new("wte", [5, 4], Values(20)), new("ln_f.bias", [4], [0f, -0f, float.NaN, 1e-42f])],
+            ModelTensors = [new("wte", [5, 4], Values(20)), new("ln_f.bias", [4], new[] { 0f, -0f, float.NaN, 1e-42f })],
             OptimizerTensors = [new("adam.m.wte", [5, 4], Values(20)), new("adam.v.wte", [5, 4], Values(20))],
             ConfigJson = ConfigLoader.ToJson(new GptConfig()),
             StateJson = """{"step":120,"epoch":1,"data_position":4096,"rng":[1,2,3,4],"note":"ünïcode"}""",
@@ -34,8 +34,8 @@ public sealed class CheckpointStoreTests : IDisposable
         {
             Assert.Equal(e.Select(t => (t.Name, string.Join(",", t.Shape))), a.Select(t => (t.Name, string.Join(",", t.Shape))));
             Assert.Equal(
-                e.Select(t => t.Data.Select(BitConverter.SingleToInt32Bits).ToArray()),
-                a.Select(t => t.Data.Select(BitConverter.SingleToInt32Bits).ToArray()));
+                e.Select(t => t.Data.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray()),
+                a.Select(t => t.Data.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray()));
         }
         Tensors(expected.ModelTensors, actual.ModelTensors);
         Tensors(expected.OptimizerTensors, actual.OptimizerTensors);
@@ -73,6 +73,31 @@ public sealed class CheckpointStoreTests : IDisposable
             Assert.Equal(bytes.Length, file.GetProperty("size").GetInt64());
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.GetProperty("sha256").GetString());
         }
+    }
+
+    [Fact]
+    public void AStreamedFileIsVerifiedAndLoadsBackAsAnExtraFile()
+    {
+        var saved = Sample() with { StreamedFiles = new Dictionary<string, Action<Stream>> { ["model.onnx"] = s => s.Write([9, 8, 7]) } };
+
+        CheckpointStore.Save(Directory, saved);
+        File.WriteAllBytes(Path.Combine(Directory, "model.onnx"), [9, 8, 6]);
+
+        var error = Assert.Throws<CheckpointException>(() => CheckpointStore.Load(Directory));
+        Assert.Contains("model.onnx does not match manifest.json", error.Message);
+        File.WriteAllBytes(Path.Combine(Directory, "model.onnx"), [9, 8, 7]);
+        Assert.Equal([9, 8, 7], CheckpointStore.Load(Directory).ExtraFiles["model.onnx"]);
+    }
+
+    [Fact]
+    public void AFileGivenBothAsBytesAndAsAStreamIsRefused()
+    {
+        var contents = Sample() with { StreamedFiles = new Dictionary<string, Action<Stream>> { ["tokenizer.json"] = s => s.Write([1]) } };
+
+        var error = Assert.Throws<CheckpointException>(() => CheckpointStore.Save(Directory, contents));
+
+        Assert.Contains("'tokenizer.json' is given twice", error.Message);
+        Assert.Empty(System.IO.Directory.GetFileSystemEntries(Directory));
     }
 
     [Fact]

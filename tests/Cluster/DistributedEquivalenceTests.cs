@@ -131,5 +131,5 @@ public sealed class DistributedEquivalenceTests : IDisposable
     }
 
     private float[] Weights(string output)
-        => CheckpointStore.Load(_run.Folder(output)).ModelTensors.SelectMany(t => t.Data).ToArray();
+        => CheckpointStore.Load(_run.Folder(output)).ModelTensors.SelectMany(t => t.Data.ToArray()).ToArray();
 }

@@ -102,7 +102,7 @@ public sealed class RefusalTests : IDisposable
         // The honest worker finishes the run alone, with a finite model.
         Assert.Equal(0, await coordinator.WaitForExit(TimeSpan.FromSeconds(120)));
         Assert.Contains("Done", coordinator.Output);
-        var weights = CheckpointStore.Load(_run.Folder("run")).ModelTensors.SelectMany(t => t.Data);
+        var weights = CheckpointStore.Load(_run.Folder("run")).ModelTensors.SelectMany(t => t.Data.ToArray());
         Assert.All(weights, w => Assert.True(float.IsFinite(w)));
     }
 

@@ -133,7 +133,7 @@ public sealed class TrainingTests : IDisposable
         Assert.Equal(whole.ValLoss, resumed.ValLoss);
         var a = CheckpointStore.Load(Path.Combine(_directory.FullName, "straight")).ModelTensors;
         var b = CheckpointStore.Load(Path.Combine(_directory.FullName, "resumed")).ModelTensors;
-        Assert.Equal(a.Select(t => t.Data), b.Select(t => t.Data));
+        Assert.Equal(a.Select(t => t.Data.ToArray()), b.Select(t => t.Data.ToArray()));
     }
 
     [Fact]
