@@ -176,7 +176,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             _replica = new ModelReplica(config);
             _wire = OpenWire(options);
             log.LogInformation("Gradients over {Transport}", _wire.Name);
-            if (join.Workers > 0 && config.BatchSize / config.GradAccumSteps >= join.Workers)
+            if (join.Workers > 0 && DataParallelLayout.MaxWorldSize(config.BatchSize, config.GradAccumSteps) >= join.Workers)
             {
                 // Built before asking for work, so a generation starts with its members ready (not building sessions on the run's clock).
                 _training = new GradientAccumulation(config, _replica, new DataParallelLayout(join.Workers, config.BatchSize, config.GradAccumSteps).MicroBatchOf(0), threads);

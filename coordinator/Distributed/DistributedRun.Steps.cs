@@ -190,7 +190,7 @@ public sealed partial class DistributedRun
             _reduction.SendStepClosed(new StepClosed(step, learningRate, clipScale, loss));
             Replica.Apply(clipScale, learningRate);
             _initialState = false;
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var cpu = Environment.CpuUsage.TotalTime;   // no Process object per step
             (_cpuAfterFirstStep, _cpuAfterLastStep, _stepsAfterFirst) = _cpuAfterFirstStep is null ? (cpu, cpu, 0) : (_cpuAfterFirstStep, cpu, _stepsAfterFirst + 1);
             var now = Environment.TickCount64;
             _watch.End(now);
