@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Distributed.Models.Gpt;
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
 

@@ -28,7 +28,7 @@ public sealed class FlatBuffer
     public Memory<float> MemoryOf(ParameterView view) => Data.AsMemory((int)view.Offset, (int)view.Length);
 
     /// <summary>The raw little-endian bytes of one tensor, in place (valid as long as this buffer).</summary>
-    public ReadOnlyMemory<byte> BytesOf(ParameterView view) => new PinnedFloatBytes(Data, (int)view.Offset, (int)view.Length).Memory;
+    public ReadOnlyMemory<byte> BytesOf(ParameterView view) => new FloatBytes(Data, (int)view.Offset, (int)view.Length).Memory;
 
     /// <summary>GPT-2 initialisation: N(0, 0.02); residual projections N(0, 0.02/sqrt(2L)); zero biases; unit gains.</summary>
     public void InitializeGpt2(int numLayers, Rng rng)

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Distributed.Models;
 using Distributed.Models.DataParallel;
+using Distributed.Models.Gpt;
 using Distributed.Protocol.V1;
 using Google.Protobuf;
 

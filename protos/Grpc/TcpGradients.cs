@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Distributed.Models.Gpt;
 using Distributed.Protocol.V1;
 
 namespace Distributed.Protocol;
