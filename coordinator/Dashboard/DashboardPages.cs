@@ -49,8 +49,11 @@ public static class DashboardPages
     }
 }
 
-/// <summary>What GET /api/run returns: the run, and a sweep's trials when a sweep runs (null otherwise).</summary>
-public sealed record DashboardSnapshot(RunSnapshot? Run, IReadOnlyList<TrialRow>? Trials);
+/// <summary>What GET /api/run returns: the run (a sweep's: one of its running trials; null between trials), and a sweep's trials (null for a single run).</summary>
+public sealed record DashboardSnapshot(RunSnapshot? Run, IReadOnlyList<TrialView>? Trials);
 
 /// <summary>One row of a sweep's trials table.</summary>
-public sealed record TrialRow(int Index, string Params, string Status, int Step, int TotalSteps, double TrainLoss, double BestValLoss);
+/// <param name="Step">The running attempt's step (0 when not running), of <paramref name="TotalSteps"/>.</param>
+/// <param name="TrainLoss">The running attempt's last step loss; NaN when not running.</param>
+/// <param name="BestValLoss">The best validation loss recorded so far; NaN before the first.</param>
+public sealed record TrialView(int Index, string Params, string Status, int Step, int TotalSteps, double TrainLoss, double BestValLoss);

@@ -131,7 +131,7 @@ public sealed class RunBoard : IRunMetrics
             var workers = roster.Select(w => new WorkerRow(w.Rank, w.Name, w.Host, w.Device, w.Transport,
                 w.Rank >= 0 && !w.Health.StartsWith("lost", StringComparison.Ordinal) ? _rankSeconds.GetValueOrDefault(w.Rank, double.NaN) : double.NaN,
                 w.SilentSeconds, w.Health)).ToList();
-            return new RunSnapshot(run?.RunId, PhaseName(phase), _summary, _step, _totalSteps, _epoch, _learningRate, _tokens,
+            return new RunSnapshot(run is null ? "run" : $"run {run.RunId}", PhaseName(phase), _summary, _step, _totalSteps, _epoch, _learningRate, _tokens,
                 tokensPerSecond, stepsPerSecond > 0 ? remaining / stepsPerSecond : double.NaN,
                 Stopwatch.GetElapsedTime(_created, now).TotalSeconds, _train.Copy(), _validation.Copy(), workers, _workersLost);
         }

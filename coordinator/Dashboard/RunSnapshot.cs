@@ -13,7 +13,7 @@ public sealed record WorkerRow(int Rank, string Name, string? Host, string Devic
 /// </summary>
 /// <param name="EtaSeconds">Time to the last step at the recent pace (evaluations not counted); NaN when unknown.</param>
 public sealed record RunSnapshot(
-    string? RunId,
+    string Title,
     string Phase,
     IReadOnlyList<ConfigItem> Config,
     int Step,

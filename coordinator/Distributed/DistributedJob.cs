@@ -69,8 +69,9 @@ public static class DistributedJob
     }
 
     /// <param name="configure">Adjusts the run before it starts (e.g. an early-stopping rule).</param>
+    /// <param name="board">The dashboard's board the run feeds (a sweep's trial's); null: a board of its own, shown when <see cref="DistributedJobOptions.MetricsPort"/> is set.</param>
     public static async Task<RunSummary> RunAsync(TrainingJob.PreparedRun prepared, DistributedJobOptions options, ITrainingObserver observer,
-        Action<string> log, ILoggerFactory loggers, Action<DistributedRun> configure, CancellationToken cancel)
+        Action<string> log, ILoggerFactory loggers, Action<DistributedRun> configure, CancellationToken cancel, RunBoard? board = null)
     {
         (ModelReplica, TrainingState)? resume = null;
         if (prepared.Checkpoint is not null)
@@ -79,7 +80,7 @@ public static class DistributedJob
             resume = (replica, RunCheckpoint.Restore(replica, prepared.Checkpoint));
         }
         var metrics = new RunMetrics();
-        var board = new RunBoard();
+        board ??= new RunBoard();
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
             loggers.CreateLogger<DistributedRun>(), resume, new RunMetricsPair(metrics, board));
         board.Attach(run);

@@ -35,8 +35,9 @@ public sealed class MetricsListener : IAsyncDisposable
     public Uri Url { get; }
 
     /// <summary>Listens on <paramref name="address"/>:<paramref name="port"/>; an <see cref="ArgumentException"/> naming <paramref name="option"/> when the port is taken.</summary>
+    /// <param name="registry">What /metrics exports; null: no /metrics (a sweep's dashboard alone).</param>
     /// <param name="pages">Other GET paths answered beside /metrics (e.g. "/" and "/api/run"); null: none.</param>
-    public static async Task<MetricsListener> StartAsync(IPAddress address, int port, CollectorRegistry registry, string option, CancellationToken cancel,
+    public static async Task<MetricsListener> StartAsync(IPAddress address, int port, CollectorRegistry? registry, string option, CancellationToken cancel,
         IReadOnlyDictionary<string, RequestDelegate>? pages = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -67,14 +68,14 @@ public sealed class MetricsListener : IAsyncDisposable
         return new MetricsListener(app, new Uri($"http://{new IPEndPoint(shown, bound)}/"));
     }
 
-    private static async Task Answer(HttpContext context, CollectorRegistry registry, IReadOnlyDictionary<string, RequestDelegate>? pages)
+    private static async Task Answer(HttpContext context, CollectorRegistry? registry, IReadOnlyDictionary<string, RequestDelegate>? pages)
     {
         if (!HttpMethods.IsGet(context.Request.Method))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        if (context.Request.Path != Path)
+        if (context.Request.Path != Path || registry is null)
         {
             if (pages?.GetValueOrDefault(context.Request.Path.Value ?? "") is { } page)
             {
