@@ -6,9 +6,10 @@ using Microsoft.Playwright;
 namespace Distributed.Tests.Cluster;
 
 /// <summary>
-/// The live dashboard of a real `train --workers 2`, as a person sees it: the coordinator prints its
-/// address at start, and in a real (headless) Chromium the loss chart has points and gains more while
-/// the run trains, and the workers table lists both ranks.
+/// The live dashboard of real runs, as a person sees it: the coordinator prints its address at start
+/// (on by default), and in a real (headless) Chromium the loss chart of a `serve` run with two workers
+/// has points and gains more while the run trains, and the workers table lists both ranks; GET /api/run
+/// of a `train --workers 2` has the numbers behind it.
 /// </summary>
 public sealed class DashboardTests : IDisposable
 {
@@ -24,12 +25,15 @@ public sealed class DashboardTests : IDisposable
     public void Dispose() => _run.Dispose();
 
     [ChromiumFact]
-    public async Task The_page_shows_a_loss_chart_that_grows_and_the_workers_while_the_run_trains()
+    public async Task The_page_of_a_serve_run_shows_a_loss_chart_that_grows_and_the_workers_while_the_run_trains()
     {
         // No --metrics-port: the dashboard is on by default, on any free port.
-        using var coordinator = ClusterProcess.Coordinator(_run.Token, ["train", "--workers", "2", "--threads", "1", .. _run.RunArguments("run")]);
+        var port = ClusterProcess.FreePort();
+        using var coordinator = ClusterProcess.Coordinator(_run.Token, ["serve", "--port", port.ToString(), "--workers", "2", .. _run.RunArguments("run")]);
         var url = (await coordinator.WaitFor(@"Dashboard: (http://127\.0\.0\.1:\d+/)", Patience)).Groups[1].Value;
-        Assert.Matches($@"Metrics: {url.Replace(".", @"\.")}metrics", coordinator.Output);
+        await coordinator.WaitFor($@"Metrics: {url.Replace(".", @"\.")}metrics", Patience);   // the same port
+        using var alpha = ClusterProcess.Worker(_run.Token, port, 0, "alpha");
+        using var beta = ClusterProcess.Worker(_run.Token, port, 0, "beta");
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
@@ -38,12 +42,13 @@ public sealed class DashboardTests : IDisposable
         page.PageError += (_, error) => errors.Add(error);
         await page.GotoAsync(url, new PageGotoOptions { Timeout = (float)Patience.TotalMilliseconds });
 
-        const string trainPoints = "() => document.querySelector('#loss-chart polyline.train').points.numberOfItems";
+        // Functions, not expressions: the page's Content-Security-Policy forbids eval, which Playwright would use for an expression.
+        const string trainPoints = "document.querySelector('#loss-chart polyline.train').points.numberOfItems";
         var waitAtMost = new PageWaitForFunctionOptions { Timeout = (float)Patience.TotalMilliseconds, PollingInterval = 200 };
-        await page.WaitForFunctionAsync($"({trainPoints})() >= 2", null, waitAtMost);
-        var first = await page.EvaluateAsync<int>(trainPoints);
-        await page.WaitForFunctionAsync($"n => ({trainPoints})() > n", first, waitAtMost);
-        Assert.True(await page.EvaluateAsync<int>(trainPoints) > first);
+        await page.WaitForFunctionAsync($"() => {trainPoints} >= 2", null, waitAtMost);
+        var first = await page.EvaluateAsync<int>($"() => {trainPoints}");
+        await page.WaitForFunctionAsync($"n => {trainPoints} > n", first, waitAtMost);
+        Assert.True(await page.EvaluateAsync<int>($"() => {trainPoints}") > first);
 
         // Both ranks, over the local workers' data plane, healthy; and the run's numbers in the tiles.
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#workers tbody tr').length === 2 && document.querySelector('#workers tbody td').textContent !== '-'",
@@ -55,6 +60,7 @@ public sealed class DashboardTests : IDisposable
             cells.Add(await row.Locator("td").AllTextContentsAsync());
         }
         Assert.Equal(["0", "1"], cells.Select(c => c[0]).Order());
+        Assert.Equal(["alpha", "beta"], cells.Select(c => c[1]).Order());
         Assert.All(cells, c => Assert.Equal(("127.0.0.1", "shared-memory", "ok"), (c[2], c[4], c[7])));
         Assert.Equal("training", await page.TextContentAsync("#phase"));
         Assert.Matches(@"^\d+ / 100000$", await page.TextContentAsync("#step") ?? "");
