@@ -9,15 +9,10 @@ namespace Distributed.Tests.Browser;
 internal static class Chromium
 {
     /// <summary>chromium on the PATH; null when it is not installed.</summary>
-    public static string? Path { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
-        .Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-        .Select(directory => System.IO.Path.Combine(directory, "chromium"))
-        .FirstOrDefault(File.Exists);
+    public static string? Path { get; } = SystemTool.Find("chromium");
 
-    /// <summary>Why a test that needs chromium is skipped here; null when it runs. Never skipped under CI, where a missing chromium fails.</summary>
-    public static string? Missing => Path is null && Environment.GetEnvironmentVariable("CI") is null
-        ? "chromium is not installed: apt-get install -y --no-install-recommends chromium (Debian), as .ci/run does"
-        : null;
+    /// <summary>Why a test that needs chromium is skipped here; null when it runs (always under CI).</summary>
+    public static string? Missing => SystemTool.Missing(Path, "chromium is not installed: apt-get install -y --no-install-recommends chromium (Debian), as .ci/run does");
 
     /// <summary>A headless chromium with nothing of its own going to the network (no updates, sync or QUIC probes).</summary>
     public static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
