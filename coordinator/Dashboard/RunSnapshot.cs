@@ -11,6 +11,8 @@ public sealed record WorkerRow(int Rank, string Name, string? Host, string Devic
 /// The run as GET /api/run returns it (snake_case JSON; NaN as null): where it stands, its speed, its
 /// loss curves and its workers.
 /// </summary>
+/// <param name="Tokens">Tokens trained on by this coordinator process (a resumed run's earlier ones not counted).</param>
+/// <param name="TokensPerSecond">Over the last <see cref="RunBoard.Window"/>; NaN when fewer than two steps closed in it.</param>
 /// <param name="EtaSeconds">Time to the last step at the recent pace (evaluations not counted); NaN when unknown.</param>
 public sealed record RunSnapshot(
     string Title,
