@@ -14,9 +14,11 @@ public sealed class DistributedOptions
 
     public Option<int> Port { get; } = new("--port") { Description = "Port to listen on (0: any free port)." };
 
-    public Option<int?> MetricsPort { get; } = new("--metrics-port")
+    public Option<int> MetricsPort { get; } = new("--metrics-port")
     {
-        Description = "Serve Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 on the coordinator's address (0: any free port; default: none). Local workers serve theirs on any free port.",
+        Description = "Serve the live dashboard at http://ADDR:P/ and Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 on the coordinator's address " +
+                      "(default 0: any free port; the log says which). Given, local workers serve their /metrics too, on any free port.",
+        DefaultValueFactory = _ => 0,
     };
 
     public Option<double> StepTimeout { get; } = new("--step-timeout") { Description = "Seconds a live worker may take to deliver a step's gradient (or its validation) before it is dropped.", DefaultValueFactory = _ => 300 };
@@ -50,6 +52,9 @@ public sealed class DistributedOptions
         return option;
     }
 
+    /// <summary>Whether --metrics-port is on the command line (then local workers serve their /metrics too).</summary>
+    public bool MetricsPortGiven(ParseResult result) => result.GetResult(MetricsPort) is { Implicit: false };
+
     /// <summary>Whether workers on this host are offered the shared-memory data plane.</summary>
     public bool SharedMemory(ParseResult result) => result.GetValue(Transport) == "auto";
 
@@ -68,13 +73,10 @@ public sealed class DistributedOptions
         command.Options.Add(MetricsPort);
     }
 
-    /// <summary>--metrics-port, refused when it is no port or one the coordinator already listens on; null: no metrics listener.</summary>
-    public int? MetricsPortOf(ParseResult result, int port, int? healthPort)
+    /// <summary>--metrics-port, refused when it is no port or one the coordinator already listens on.</summary>
+    public int MetricsPortOf(ParseResult result, int port, int? healthPort)
     {
-        if (result.GetValue(MetricsPort) is not { } metrics)
-        {
-            return null;
-        }
+        var metrics = result.GetValue(MetricsPort);
         if (metrics is < 0 or > 65535 || (metrics != 0 && (metrics == port || metrics == healthPort)))
         {
             throw new ArgumentException($"--metrics-port {metrics} must be a port from 1 to 65535 other than --port and --health-port, or 0 for any free one; e.g. --metrics-port 9090.");

@@ -19,9 +19,14 @@ public static class SweepCommand
         var output = new Option<string>("--out") { Description = "Output folder: experiments.db, results.csv, charts, trials/.", DefaultValueFactory = _ => "sweep" };
         var resume = new Option<bool>("--resume") { Description = "Continue the sweep in --out without redoing finished trials." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds of silence after which a worker counts as lost.", DefaultValueFactory = _ => 10 };
+        var dashboardPort = new Option<int>("--dashboard-port")
+        {
+            Description = "Serve the live dashboard (the trials table, the running trial's curves) at http://127.0.0.1:P/ (default 0: any free port; the log says which).",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("sweep", "Search hyperparameters by grid or random search, judged on validation loss.")
         {
-            config, data, workers, output, resume, timeout,
+            config, data, workers, output, resume, timeout, dashboardPort,
         };
         command.SetAction((result, cancel) => CommandErrors.Guard(() =>
         {
@@ -33,10 +38,15 @@ public static class SweepCommand
                 OutputDirectory = result.GetValue(output)!,
                 Resume = result.GetValue(resume),
                 Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
+                DashboardPort = result.GetValue(dashboardPort),
             };
             if (options.Workers < 1)
             {
                 throw new ArgumentException($"--workers {options.Workers} must be at least 1.");
+            }
+            if (options.DashboardPort is < 0 or > 65535)
+            {
+                throw new ArgumentException($"--dashboard-port {options.DashboardPort} is not a port; pass 0 (any free port) or 1..65535, e.g. --dashboard-port 8080.");
             }
             using var terminal = new TerminalLoggerProvider();
             using var loggers = LoggerFactory.Create(b => b.AddProvider(terminal).SetMinimumLevel(LogLevel.Warning));

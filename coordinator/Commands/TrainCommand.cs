@@ -45,6 +45,7 @@ public static class TrainCommand
                     Devices = localDevices,
                     Port = port,
                     MetricsPort = metricsPort,
+                    LocalWorkerMetrics = distributed.MetricsPortGiven(result),
                     SharedMemory = distributed.SharedMemory(result),
                     TcpDataPlane = distributed.TcpDataPlane(result),
                     DataPort = result.GetValue(distributed.DataPort),

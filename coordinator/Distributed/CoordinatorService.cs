@@ -21,7 +21,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             throw new Refusal(RefusalKind.Incompatible,
                 $"Protocol version {request.ProtocolVersion} is not supported; this coordinator speaks {ProtocolVersion._1}. Run the same release on every machine.").ToException();
         }
-        var grant = run.Join(request.WorkerName, request.Device, request.Threads);
+        var grant = run.Join(request.WorkerName, request.Device, request.Threads, Address(context));
         return Task.FromResult(new JoinReply
         {
             WorkerId = grant.Worker.Id,
@@ -37,6 +37,10 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
             Workers = grant.Workers,
         });
     }
+
+    /// <summary>The caller's IP address (an IPv4 one as such, also on a dual-stack socket).</summary>
+    private static string? Address(ServerCallContext context)
+        => context.GetHttpContext().Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : null;
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
         => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)) });

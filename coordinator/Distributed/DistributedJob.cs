@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Distributed.Coordinator.Dashboard;
 using Distributed.Coordinator.Metrics;
 using Distributed.Models.Training;
 using Distributed.Protocol;
@@ -38,8 +39,11 @@ public sealed record DistributedJobOptions
     /// <summary>A second, cleartext port serving only grpc.health.v1 Check (see <see cref="CoordinatorEndpoint.HealthPort"/>); null: none.</summary>
     public int? HealthPort { get; init; }
 
-    /// <summary>Serve /metrics on this port of <see cref="Address"/> (0: any free one), and local workers theirs on any free port; null: no metrics listeners.</summary>
+    /// <summary>Serve the dashboard (/) and /metrics on this port of <see cref="Address"/> (0: any free one); null: no such listener.</summary>
     public int? MetricsPort { get; init; }
+
+    /// <summary>Local workers serve their /metrics too, each on any free port.</summary>
+    public bool LocalWorkerMetrics { get; init; }
 
     /// <summary>ONNX Runtime threads of each local worker (train --threads); 0: the cores divided among the local workers.</summary>
     public int ThreadsPerWorker { get; init; }
@@ -65,8 +69,9 @@ public static class DistributedJob
     }
 
     /// <param name="configure">Adjusts the run before it starts (e.g. an early-stopping rule).</param>
+    /// <param name="board">The dashboard's board the run feeds (a sweep's trial's); null: a board of its own, shown when <see cref="DistributedJobOptions.MetricsPort"/> is set.</param>
     public static async Task<RunSummary> RunAsync(TrainingJob.PreparedRun prepared, DistributedJobOptions options, ITrainingObserver observer,
-        Action<string> log, ILoggerFactory loggers, Action<DistributedRun> configure, CancellationToken cancel)
+        Action<string> log, ILoggerFactory loggers, Action<DistributedRun> configure, CancellationToken cancel, RunBoard? board = null)
     {
         (ModelReplica, TrainingState)? resume = null;
         if (prepared.Checkpoint is not null)
@@ -75,16 +80,21 @@ public static class DistributedJob
             resume = (replica, RunCheckpoint.Restore(replica, prepared.Checkpoint));
         }
         var metrics = new RunMetrics();
+        board ??= new RunBoard();
         using var run = new DistributedRun(prepared.Config, prepared.Tokenizer, prepared.Sampler, options.Run,
-            loggers.CreateLogger<DistributedRun>(), resume, metrics);
+            loggers.CreateLogger<DistributedRun>(), resume, new RunMetricsPair(metrics, board));
+        board.Attach(run);
         metrics.Started(run.CompletedSteps, run.TotalSteps);
+        board.Started(run.CompletedSteps, run.TotalSteps);
         run.Validated += observer.OnEvaluation;
         run.Validated += metrics.Evaluated;
+        run.Validated += board.Evaluated;
         configure(run);
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // Before the run's port opens, so a taken metrics port stops the start before any worker can join.
         await using var metricsListener = options.MetricsPort is { } metricsPort
-            ? await MetricsListener.StartAsync(options.Address, metricsPort, metrics.Registry, "--metrics-port", CancellationToken.None)
+            ? await MetricsListener.StartAsync(options.Address, metricsPort, metrics.Registry, "--metrics-port", CancellationToken.None,
+                DashboardPages.For(() => new DashboardSnapshot(board.Snapshot(), Trials: null)))
             : null;
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.
         await using var host = await CoordinatorHost.StartAsync(run, token,
@@ -99,6 +109,7 @@ public static class DistributedJob
         log($"Coordinator listening on {address}{health} (run {run.RunId}); waiting for {options.Run.Workers} workers.");
         if (metricsListener is not null)
         {
+            log($"Dashboard: {metricsListener.Root}");
             log($"Metrics: {metricsListener.Url}");
         }
 
@@ -109,7 +120,7 @@ public static class DistributedJob
         }
         using var workers = options.LocalWorkers > 0 && !cancel.IsCancellationRequested
             ? new LocalWorkers(options.LocalWorkers, address, token, threadsEach, Path.Combine(options.Training.OutputDirectory, "logs"), options.Run.Timeout, options.Devices,
-                metrics: options.MetricsPort is not null)
+                metrics: options.LocalWorkerMetrics)
             : null;
         await ReportProgress(run, observer, workers, options.Training.OutputDirectory, cancel);
         var summary = run.Completion.IsCompleted ? await run.Completion : run.Interrupt();

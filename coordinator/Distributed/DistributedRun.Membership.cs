@@ -83,6 +83,19 @@ public sealed partial class DistributedRun
         }
     }
 
+    /// <summary>Every remembered worker as it stands: the members in rank order, then those waiting, then the dropped.</summary>
+    public IReadOnlyList<WorkerView> Roster()
+    {
+        var now = Environment.TickCount64;
+        lock (_gate)
+        {
+            return _membership.Roster
+                .OrderBy(w => w.Dropped).ThenBy(w => w.Rank < 0).ThenBy(w => w.Rank).ThenBy(w => w.Sequence)
+                .Select(w => WorkerView.Of(w, now, _options.HeartbeatInterval))
+                .ToList();
+        }
+    }
+
     /// <summary>Ends every member's link: the generation is over under them.</summary>
     private void CloseLinks()
     {

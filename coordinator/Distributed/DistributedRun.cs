@@ -144,7 +144,8 @@ public sealed partial class DistributedRun : IDisposable
     /// <summary>True when every worker that joined has left or been dropped (so the server may stop).</summary>
     public bool AllWorkersGone { get { lock (_gate) { return _membership.AllGone; } } }
 
-    public JoinGrant Join(string name, string device, int threads)
+    /// <param name="host">The address the worker called from (shown on the dashboard); null when unknown.</param>
+    public JoinGrant Join(string name, string device, int threads, string? host = null)
     {
         lock (_gate)
         {
@@ -152,7 +153,7 @@ public sealed partial class DistributedRun : IDisposable
             {
                 throw new Refusal(RefusalKind.RunOver, "The run is over.").ToException();
             }
-            var (slot, refusal) = _membership.Join(name, device, Environment.TickCount64);
+            var (slot, refusal) = _membership.Join(name, device, Environment.TickCount64, host);
             if (refusal is not null)
             {
                 _log.LogWarning("Refused a join from '{Name}': {Reason}", Membership.Shorten(name), refusal.Message);

@@ -32,7 +32,10 @@ public sealed class Membership(int capacity, TimeSpan readyWindow)
 
     public bool AllGone => _roster.Values.All(w => w.Dropped);
 
-    public (WorkerSlot? Slot, Refusal? Refusal) Join(string name, string device, long now)
+    /// <summary>Every worker still remembered: the live ones and the last <see cref="RememberedDrops"/> dropped.</summary>
+    public IEnumerable<WorkerSlot> Roster => _roster.Values;
+
+    public (WorkerSlot? Slot, Refusal? Refusal) Join(string name, string device, long now, string? host = null)
     {
         if ((Problem(name, "worker_name", MaxNameLength) ?? Problem(device, "device", MaxDeviceLength)) is { } problem)
         {
@@ -43,7 +46,7 @@ public sealed class Membership(int capacity, TimeSpan readyWindow)
             return (null, new Refusal(RefusalKind.Full,
                 $"The run already has {capacity} workers, as many as it takes; start no more workers than --workers allows, or a new run."));
         }
-        var slot = new WorkerSlot(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), name, device, now, ++_joined);
+        var slot = new WorkerSlot(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), name, device, now, ++_joined, host);
         _roster[slot.Id] = slot;
         return (slot, null);
     }

@@ -10,9 +10,9 @@ public sealed class WorkerSlot
     private long _lastSeen, _lastAsked;
     private volatile bool _dropped;
 
-    public WorkerSlot(string id, string name, string device, long now, long sequence)
+    public WorkerSlot(string id, string name, string device, long now, long sequence, string? host = null)
     {
-        (Id, Name, Device, Sequence) = (id, name, device, sequence);
+        (Id, Name, Device, Sequence, Host) = (id, name, device, sequence, host);
         Secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         _secret = Encoding.ASCII.GetBytes(Secret);
         _lastSeen = now;
@@ -24,6 +24,9 @@ public sealed class WorkerSlot
     public string Name { get; }
 
     public string Device { get; }
+
+    /// <summary>The address the worker joined from, as the coordinator saw it (null when unknown, e.g. in-process tests).</summary>
+    public string? Host { get; }
 
     /// <summary>The credential Join hands this worker; every later call must present it.</summary>
     public string Secret { get; }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.Json;
+using Distributed.Coordinator.Dashboard;
 using Distributed.Coordinator.Distributed;
 using Distributed.Coordinator.Reports;
 using Distributed.Models.Checkpoints;
@@ -9,6 +11,7 @@ using Distributed.Models.Experiments;
 using Distributed.Models.Search;
 using Distributed.Models.Training;
 using Distributed.Models;
+using Distributed.Protocol;
 
 namespace Distributed.Coordinator.Search;
 
@@ -40,6 +43,14 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
         var finished = store.Trials(runId).Where(t => t.Status is TrialStatus.Completed or TrialStatus.StoppedEarly or TrialStatus.Failed)
             .Select(t => t.Index).ToHashSet();
         var pending = plan.Trials.Where(t => !finished.Contains(t.Index)).ToList();
+        var dashboard = new SweepBoard(plan.Trials.ToDictionary(t => t.Index, t => t.Describe()), () => store.Trials(runId));
+        await using var listener = options.DashboardPort is { } port
+            ? await MetricsListener.StartAsync(IPAddress.Loopback, port, registry: null, "--dashboard-port", CancellationToken.None, DashboardPages.For(dashboard.Snapshot))
+            : null;
+        if (listener is not null)
+        {
+            log($"Dashboard: {listener.Root}");
+        }
         log($"{plan.Trials.Count} trials ({spec.Strategy.ToString().ToLowerInvariant()}; {plan.ResampledInvalid} invalid random combinations resampled), " +
             $"{finished.Count} already finished; {options.Workers / group} at a time on {group} worker(s) each.");
 
@@ -58,7 +69,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
             }
             try
             {
-                await RunTrialAsync(store, trialIds[trial.Index], trial, spec, group, text, rules, cancel);
+                await RunTrialAsync(store, trialIds[trial.Index], trial, spec, group, text, rules, dashboard, cancel);
             }
             finally
             {
@@ -90,7 +101,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
     }
 
     private async Task RunTrialAsync(ExperimentStore store, long trialId, TrialPlan trial, SweepSpec spec, int group, string text,
-        StopRules rules, CancellationToken cancel)
+        StopRules rules, SweepBoard dashboard, CancellationToken cancel)
     {
         var directory = Path.Combine(options.OutputDirectory, TrialsFolder, $"{trial.Index:D3}");
         for (var attempt = 0; ; attempt++)
@@ -118,7 +129,7 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
                 var observer = new EvaluationRecorder(store, trialId, new TrialLog(trial.Index, log));
                 var chance = Math.Log(prepared.Config.VocabSize);
                 summary = await DistributedJob.RunAsync(prepared, job, observer, _ => { }, loggers,
-                    run => run.StopRule = report => rules.Check(trial.Index, report.ValLoss, chance), cancel);
+                    run => run.StopRule = report => rules.Check(trial.Index, report.ValLoss, chance), cancel, dashboard.Begin(trial.Index));
             }
             catch (Exception e) when (e is not OperationCanceledException && !cancel.IsCancellationRequested)
             {
@@ -131,6 +142,10 @@ public sealed class SweepJob(SweepJobOptions options, Action<string> log, ILogge
                 }
                 summary = new RunSummary(double.NaN, double.NaN, 0, 0, 0, 0, Interrupted: true);
                 log($"trial {trial.Index}: attempt {attempt + 1} failed: {e.Message}");
+            }
+            finally
+            {
+                dashboard.End(trial.Index);
             }
             if (cancel.IsCancellationRequested)
             {

@@ -16,4 +16,7 @@ public sealed record SweepJobOptions
     public bool Resume { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Serve the sweep's dashboard on this port of 127.0.0.1 (0: any free one); null: none.</summary>
+    public int? DashboardPort { get; init; }
 }

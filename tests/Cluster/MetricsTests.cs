@@ -8,7 +8,7 @@ namespace Distributed.Tests.Cluster;
 /// <summary>
 /// What Prometheus scrapes from a real `train --workers 2 --metrics-port 0`: the coordinator's and a
 /// worker's /metrics in cleartext HTTP/1.1, valid for promtool, with the numbers an operator watches
-/// moving while the run trains; nothing but GET /metrics answered.
+/// moving while the run trains; nothing but GET /metrics (and the coordinator's dashboard) answered.
 /// </summary>
 public sealed class MetricsTests : IDisposable
 {
@@ -72,8 +72,8 @@ public sealed class MetricsTests : IDisposable
             Assert.True(worker[$"gpt_worker_step_phase_seconds_sum{{phase=\"{phase}\"}}"] > 0, phase);
         }
 
-        // Nothing else answers: not another path, not another method.
-        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync(url.Replace("/metrics", "/"))).StatusCode);
+        // Nothing else answers: not another path (but the dashboard's), not another method.
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync(url.Replace("/metrics", "/metric"))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _http.PostAsync(url, new StringContent(""))).StatusCode);
         var reply = await _http.GetAsync(url);
         Assert.Equal(MetricsListener.ContentType, reply.Content.Headers.ContentType?.ToString());

@@ -9,15 +9,10 @@ namespace Distributed.Tests.Metrics;
 internal static class Promtool
 {
     /// <summary>promtool on the PATH; null when it is not installed.</summary>
-    public static string? Path { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
-        .Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-        .Select(directory => System.IO.Path.Combine(directory, "promtool"))
-        .FirstOrDefault(File.Exists);
+    public static string? Path { get; } = SystemTool.Find("promtool");
 
-    /// <summary>Why a test that needs promtool is skipped here; null when it runs. Never skipped under CI, where a missing promtool fails.</summary>
-    public static string? Missing => Path is null && Environment.GetEnvironmentVariable("CI") is null
-        ? "promtool is not installed: apt-get install -y --no-install-recommends prometheus (Debian), as .ci/run does"
-        : null;
+    /// <summary>Why a test that needs promtool is skipped here; null when it runs (always under CI).</summary>
+    public static string? Missing => SystemTool.Missing(Path, "promtool is not installed: apt-get install -y --no-install-recommends prometheus (Debian), as .ci/run does");
 
     /// <summary>What promtool says about <paramref name="exposition"/>: its exit code and everything it printed (nothing for a clean one).</summary>
     public static (int ExitCode, string Output) CheckMetrics(string exposition)

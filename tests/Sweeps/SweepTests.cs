@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Distributed.Models.Experiments;
 using Distributed.Tests.Cluster;
 using Distributed.Tests.Training;
@@ -125,6 +126,41 @@ public sealed class SweepTests : IDisposable
             Assert.Equal(RunStatus.Interrupted, store.Runs().Single().Status);
         }
         Assert.All(Trials(), t => Assert.True(t.Status is TrialStatus.Running or TrialStatus.Pending, $"trial {t.Index} is {t.Status}"));
+    }
+
+    [Fact]
+    public async Task The_dashboard_lists_every_trial_with_the_running_ones_live_step_and_shows_a_running_trials_curves()
+    {
+        using var sweep = Sweep(WriteSweep("0.003, 0.004, 0.005, 0.006", maxSteps: 1500));
+        var url = (await sweep.WaitFor(@"Dashboard: (http://127\.0\.0\.1:\d+/)", TimeSpan.FromSeconds(90))).Groups[1].Value;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        // Until both running trials have closed a step and one has been evaluated (step 30).
+        var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        JsonElement snapshot;
+        List<JsonElement> trials;
+        do
+        {
+            Assert.True(DateTime.UtcNow < giveUp && !sweep.HasExited, $"The dashboard never showed two trials training. Output:\n{sweep.Output}");
+            await Task.Delay(200);
+            snapshot = JsonDocument.Parse(await http.GetStringAsync(url + "api/run")).RootElement;
+            trials = snapshot.GetProperty("trials").EnumerateArray().ToList();
+        }
+        while (trials.Take(2).Any(t => t.GetProperty("step").GetInt32() == 0) || trials.All(t => t.GetProperty("best_val_loss").ValueKind != JsonValueKind.Number));
+
+        Assert.Equal([0, 1, 2, 3], trials.Select(t => t.GetProperty("index").GetInt32()));
+        Assert.Equal(["learning_rate=3.0e-03", "learning_rate=4.0e-03", "learning_rate=5.0e-03", "learning_rate=6.0e-03"],
+            trials.Select(t => t.GetProperty("params").GetString()));
+        // Two trials at a time, on one worker each; the others wait their turn.
+        Assert.Equal(["running", "running", "pending", "pending"], trials.Select(t => t.GetProperty("status").GetString()));
+        Assert.All(trials.Take(2), t => Assert.InRange(t.GetProperty("total_steps").GetInt32(), 1000, 1500));   // 10 epochs of the data, or max_steps
+        Assert.All(trials.Take(2), t => Assert.InRange(t.GetProperty("train_loss").GetDouble(), 0.1, 10));
+        var run = snapshot.GetProperty("run");
+        Assert.StartsWith("trial 0, run ", run.GetProperty("title").GetString());
+        Assert.True(run.GetProperty("train").GetProperty("steps").GetArrayLength() > 0);
+        Assert.Single(run.GetProperty("workers").EnumerateArray());
+
+        sweep.Terminate();
+        Assert.True(await sweep.WaitForExit(TimeSpan.FromSeconds(60)) == 0, sweep.Output);
     }
 
     /// <summary>Worker processes whose parent is <paramref name="parent"/> (read from /proc).</summary>
