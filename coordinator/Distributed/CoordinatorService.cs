@@ -39,7 +39,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
-        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)) });
+        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)), RunId = run.RunId });
 
     public override Task<Assignment> NextAssignment(AssignmentRequest request, ServerCallContext context)
     {

@@ -18,8 +18,8 @@ public sealed class HealthTests : IDisposable
         using var coordinator = ClusterProcess.Coordinator(_run.Token,
             ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "3", .. _run.RunArguments("run", "num_epochs=1000")]);
         await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
-        using var first = ClusterProcess.Worker(_run.Token, port, healthPorts[0], "w0", "--timeout", "3");
-        using var second = ClusterProcess.Worker(_run.Token, port, healthPorts[1], "w1", "--timeout", "3");
+        using var first = ClusterProcess.Worker(_run.Token, port, healthPorts[0], "w0", "--timeout", "3", "--rejoin-timeout", "0");
+        using var second = ClusterProcess.Worker(_run.Token, port, healthPorts[1], "w1", "--timeout", "3", "--rejoin-timeout", "0");
         await coordinator.WaitFor("All 2 workers joined", TimeSpan.FromSeconds(30));
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await Status(port));
