@@ -175,7 +175,7 @@ root.SetAction(async (result, cancel) =>
     }
     catch (CoordinatorLostException e)
     {
-        log.LogError("Lost the coordinator: {Reason}. Exiting; restart this worker to rejoin, or resume the run with train --resume.", e.Message);
+        log.LogError("Lost the coordinator: {Reason}. Exiting; start the coordinator again with --resume auto, and this worker, to go on.", e.Message);
         return 3;
     }
     catch (Grpc.Core.RpcException e)

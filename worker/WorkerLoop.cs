@@ -49,10 +49,9 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
                     return 0;
                 }
                 log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
-                training = Training(training, join, link);
                 try
                 {
-                    return await SessionAsync(link, join, training, stop);
+                    return await SessionAsync(link, join, () => training = Training(training, join, link), stop);
                 }
                 catch (CoordinatorLostException e) when (e.MayRejoin && options.RejoinTimeout > TimeSpan.Zero)
                 {
@@ -121,14 +120,17 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
         return new WorkerTraining(config, options, join, link, metrics, log);
     }
 
-    /// <summary>One membership of a run: heartbeats and assignments until the run is over for this worker, a stop, or the coordinator is lost.</summary>
-    private async Task<int> SessionAsync(CoordinatorLink link, JoinReply join, WorkerTraining training, StopSignal stop)
+    /// <summary>
+    /// One membership of a run: heartbeats and assignments until the run is over for this worker, a stop, or the
+    /// coordinator is lost. The heartbeat starts first, so building the sessions does not count as silence.
+    /// </summary>
+    private async Task<int> SessionAsync(CoordinatorLink link, JoinReply join, Func<WorkerTraining> prepare, StopSignal stop)
     {
         using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
         var heartbeat = link.HeartbeatAsync(join, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
-        var work = AssignmentsAsync(link, join, training, running.Token);
         try
         {
+            var work = AssignmentsAsync(link, join, prepare(), running.Token);
             // A stop says goodbye before it cancels the work in flight, so the coordinator drops this worker at
             // once, with the reason, and re-shards, instead of finding a broken stream or waiting for a timeout.
             if (await Task.WhenAny(work, Task.Delay(Timeout.Infinite, stop.Token)) != work)

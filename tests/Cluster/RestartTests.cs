@@ -62,6 +62,25 @@ public sealed class RestartTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_worker_refuses_to_rejoin_a_restarted_coordinator_that_trains_another_model()
+    {
+        var port = ClusterProcess.FreePort();
+        string[] Serve(string output, params string[] overrides)
+            => ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "1", "--timeout", "3", .. _run.RunArguments(output, ["num_epochs=10", .. overrides])];
+        using var first = ClusterProcess.Coordinator(_run.Token, Serve("first"));
+        using var worker = ClusterProcess.Worker(_run.Token, port, 0, "w0", "--timeout", "3", "--rejoin-timeout", "60");
+        await first.WaitFor(@"All \d+ workers joined", TimeSpan.FromSeconds(60));
+        first.Kill();
+        await first.WaitForExit(TimeSpan.FromSeconds(10));
+
+        // Same address and token, another model: not the run this worker belongs to.
+        using var other = ClusterProcess.Coordinator(_run.Token, Serve("other", "embedding_size=32"));
+
+        Assert.Equal(2, await worker.WaitForExit(TimeSpan.FromSeconds(90)));
+        Assert.Contains("now trains another model", worker.Output);
+    }
+
     /// <summary>Waits for a finished checkpoint at <paramref name="step"/> or later in <paramref name="folder"/>; returns its step.</summary>
     private static async Task<int> CheckpointAtLeast(string folder, int step, TimeSpan timeout, ClusterProcess coordinator)
     {
