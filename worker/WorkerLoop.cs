@@ -51,7 +51,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
                 log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
                 try
                 {
-                    return await SessionAsync(link, join, () => training = Training(training, join, link), stop);
+                    return await SessionAsync(link, join, () => Prepare(join, link), stop);
                 }
                 catch (CoordinatorLostException e) when (e.MayRejoin && options.RejoinTimeout > TimeSpan.Zero)
                 {
@@ -62,6 +62,13 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
         finally
         {
             training?.Dispose();
+        }
+
+        WorkerTraining Prepare(JoinReply join, CoordinatorLink link)
+        {
+            var before = training;
+            training = null;   // Training owns it now: hands it back, or disposes it
+            return training = Training(before, join, link);
         }
     }
 
@@ -91,32 +98,41 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
     /// The replica and sessions for the run <paramref name="join"/> describes: new ones at the first join; after a
     /// rejoin, the same ones when the run's config is unchanged (only the data plane and the state are new),
     /// rebuilt when it changed (e.g. a resumed run's max_steps). A coordinator training another model is refused.
+    /// Owns <paramref name="before"/>: returns it or disposes it.
     /// </summary>
     private WorkerTraining Training(WorkerTraining? before, JoinReply join, CoordinatorLink link)
     {
-        var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
-        if (ModelFingerprint.Of(config) != join.ModelFingerprint)
+        GptConfig config;
+        try
         {
-            throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
+            config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
+            if (ModelFingerprint.Of(config) != join.ModelFingerprint)
+            {
+                throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
+            }
+            if (before is not null && (before.Join.ModelFingerprint != join.ModelFingerprint || before.Join.TokenizerJson != join.TokenizerJson))
+            {
+                throw new WorkerStartException($"the coordinator at {options.Coordinator} now trains another model (fingerprint {join.ModelFingerprint}, " +
+                                               $"this worker trained {before.Join.ModelFingerprint}) or tokenizer: it is another run, not the one restarted; " +
+                                               "start a new worker for it.");
+            }
+            if (before is not null && before.Join.ConfigJson == join.ConfigJson)
+            {
+                log.LogInformation("Rejoined the same run: keeping this worker's model and sessions; fetching the coordinator's state");
+                before.Rejoined(join, link, options);
+                return before;
+            }
         }
-        if (before is null)
+        catch
         {
-            return new WorkerTraining(config, options, join, link, metrics, log);
+            before?.Dispose();
+            throw;
         }
-        if (before.Join.ModelFingerprint != join.ModelFingerprint || before.Join.TokenizerJson != join.TokenizerJson)
+        if (before is not null)
         {
-            throw new WorkerStartException($"the coordinator at {options.Coordinator} now trains another model (fingerprint {join.ModelFingerprint}, " +
-                                           $"this worker trained {before.Join.ModelFingerprint}) or tokenizer: it is another run, not the one restarted; " +
-                                           "start a new worker for it.");
+            log.LogInformation("Rejoined the same model with a changed config: building the model and sessions again");
+            before.Dispose();
         }
-        if (before.Join.ConfigJson == join.ConfigJson)
-        {
-            log.LogInformation("Rejoined the same run: keeping this worker's model and sessions; fetching the coordinator's state");
-            before.Rejoined(join, link, options);
-            return before;
-        }
-        log.LogInformation("Rejoined the same model with a changed config: building the model and sessions again");
-        before.Dispose();
         return new WorkerTraining(config, options, join, link, metrics, log);
     }
 
@@ -275,8 +291,9 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
         public void Rejoined(JoinReply newJoin, CoordinatorLink newLink, WorkerOptions options)
         {
             (join, link) = (newJoin, newLink);
+            var wire = OpenWire(options);
             _wire.Dispose();
-            _wire = OpenWire(options);
+            _wire = wire;
             log.LogInformation("Gradients over {Transport}", _wire.Name);
             _stateStep = -1;
         }

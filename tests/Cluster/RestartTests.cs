@@ -22,10 +22,12 @@ public sealed class RestartTests : IDisposable
         var folder = _run.Folder("run");
         var first = ClusterProcess.Coordinator(_run.Token, serve);
         ClusterProcess? second = null;
-        var workers = Enumerable.Range(0, 2).Select(k => ClusterProcess.Worker(_run.Token, port, 0, $"w{k}", "--timeout", "3", "--rejoin-timeout", "120")).ToList();
+        var workers = new List<ClusterProcess>();
         try
         {
             await first.WaitFor("--resume auto: no checkpoint in .*; starting the run afresh", TimeSpan.FromSeconds(60));
+            await first.WaitFor("Coordinator listening", TimeSpan.FromSeconds(60));
+            workers.AddRange(Enumerable.Range(0, 2).Select(k => ClusterProcess.Worker(_run.Token, port, 0, $"w{k}", "--timeout", "30", "--rejoin-timeout", "120")));
             var checkpointed = await CheckpointAtLeast(folder, 40, TimeSpan.FromSeconds(180), first);
             first.Kill();
             // SIGKILL: no graceful stop, no checkpoint of its own on the way out.
@@ -69,7 +71,8 @@ public sealed class RestartTests : IDisposable
         string[] Serve(string output, params string[] overrides)
             => ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "1", "--timeout", "3", .. _run.RunArguments(output, ["num_epochs=10", .. overrides])];
         using var first = ClusterProcess.Coordinator(_run.Token, Serve("first"));
-        using var worker = ClusterProcess.Worker(_run.Token, port, 0, "w0", "--timeout", "3", "--rejoin-timeout", "60");
+        await first.WaitFor("Coordinator listening", TimeSpan.FromSeconds(60));
+        using var worker = ClusterProcess.Worker(_run.Token, port, 0, "w0", "--timeout", "30", "--rejoin-timeout", "60");
         await first.WaitFor(@"All \d+ workers joined", TimeSpan.FromSeconds(60));
         first.Kill();
         await first.WaitForExit(TimeSpan.FromSeconds(10));
