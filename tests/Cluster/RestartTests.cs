@@ -90,8 +90,11 @@ public sealed class RestartTests : IDisposable
         var giveUp = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < giveUp)
         {
-            if (CheckpointStore.Presence(folder) == CheckpointPresence.Finished
-                && TrainingState.FromJson(File.ReadAllText(Path.Combine(folder, CheckpointStore.StateFile))).Step is var saved && saved >= step)
+            // The coordinator writes as this reads: a manifest in place means a finished checkpoint, and state.json,
+            // once there, is only ever replaced by a rename.
+            var state = Path.Combine(folder, CheckpointStore.StateFile);
+            if (File.Exists(Path.Combine(folder, CheckpointStore.ManifestFile)) && File.Exists(state)
+                && TrainingState.FromJson(File.ReadAllText(state)).Step is var saved && saved >= step)
             {
                 return saved;
             }
