@@ -54,6 +54,8 @@ public sealed class RestartTests : IDisposable
             var evaluated = MetricsLog.Read(folder).Select(r => r.Step).ToList();
             Assert.Contains(evaluated, step => step <= checkpointed);
             Assert.Contains(Steps, evaluated);
+            // One row per evaluation, in order: none left over from the steps after the checkpoint that were trained again.
+            Assert.Equal(evaluated.Order().Distinct(), evaluated);
             Assert.True(evaluated.Count(step => step > checkpointed) >= (Steps - checkpointed) / 20, $"evaluations after step {checkpointed}: {string.Join(", ", evaluated)}");
         }
         finally
