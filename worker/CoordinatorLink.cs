@@ -14,8 +14,13 @@ public sealed class CoordinatorLink : IDisposable
 {
     private readonly CoordinatorConnection _connection;
     private readonly CancellationTokenSource _lost = new();
+    private readonly Lock _losing = new();
     private readonly WorkerHealth _health;
     private readonly ILogger _log;
+
+    private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RetryLogInterval = TimeSpan.FromSeconds(5);
 
     public CoordinatorLink(WorkerOptions options, WorkerHealth health, ILogger log)
     {
@@ -31,6 +36,12 @@ public sealed class CoordinatorLink : IDisposable
     public CancellationToken Lost => _lost.Token;
 
     public string? LostReason { get; private set; }
+
+    /// <summary>
+    /// The coordinator went silent or was restarted (another run id, which does not know this worker), as
+    /// opposed to dropping this worker: joining it again may carry on the run.
+    /// </summary>
+    public bool MayRejoin { get; private set; }
 
     /// <summary>A deadline for one ordinary call.</summary>
     public DateTime Deadline => DateTime.UtcNow + Timeout;
@@ -54,12 +65,15 @@ public sealed class CoordinatorLink : IDisposable
     }
 
     /// <summary>
-    /// Joins, retrying while the coordinator is not up yet, for at most the timeout; a coordinator
+    /// Joins, retrying with a growing pause while the coordinator is not up (yet, or again after a restart),
+    /// for at most <paramref name="patience"/> (the option <paramref name="patienceOption"/>); a coordinator
     /// that cannot be reached (or whose TLS handshake fails) is a <see cref="WorkerStartException"/>.
     /// </summary>
-    public async Task<JoinReply> JoinAsync(JoinRequest request, CancellationToken cancel)
+    public async Task<JoinReply> JoinAsync(JoinRequest request, TimeSpan patience, string patienceOption, CancellationToken cancel)
     {
-        var giveUp = DateTime.UtcNow + Timeout;
+        var giveUp = DateTime.UtcNow + patience;
+        var pause = FirstRetryPause;
+        var lastLogged = DateTime.MinValue;
         while (true)
         {
             try
@@ -79,28 +93,42 @@ public sealed class CoordinatorLink : IDisposable
                 if (DateTime.UtcNow >= giveUp)
                 {
                     throw new WorkerStartException($"could not reach {_connection.Origin} ({_connection.Describe(e)}); is the coordinator running? " +
-                                                   $"The worker tried for --timeout {Timeout.TotalSeconds:0.#} s");
+                                                   $"The worker tried for {patienceOption} {patience.TotalSeconds:0.#} s");
                 }
-                _log.LogInformation("Coordinator not reachable yet ({Reason}); retrying", _connection.Describe(e));
-                await Task.Delay(500, cancel);
+                // One line every few seconds, however often it tries: a restart can take minutes.
+                if (DateTime.UtcNow - lastLogged >= RetryLogInterval)
+                {
+                    _log.LogInformation("Coordinator not reachable yet ({Reason}); retrying for up to {Seconds:F0} s more",
+                        _connection.Describe(e), Math.Max(0, (giveUp - DateTime.UtcNow).TotalSeconds));
+                    lastLogged = DateTime.UtcNow;
+                }
+                await Task.Delay(pause, cancel);
+                pause = TimeSpan.FromTicks(Math.Min(2 * pause.Ticks, MaxRetryPause.Ticks));
             }
         }
     }
 
-    /// <summary>Beats until cancelled; fires <see cref="Lost"/> after the timeout without an answer.</summary>
-    public async Task HeartbeatAsync(string workerId, TimeSpan interval, CancellationToken cancel)
+    /// <summary>Beats until cancelled; fires <see cref="Lost"/> after the timeout without an answer, or when the coordinator does not know this worker.</summary>
+    public async Task HeartbeatAsync(JoinReply join, TimeSpan interval, CancellationToken cancel)
     {
         var lastAnswer = DateTime.UtcNow;
         while (!cancel.IsCancellationRequested)
         {
             try
             {
-                var reply = await Client.HeartbeatAsync(new HeartbeatRequest { WorkerId = workerId },
+                var reply = await Client.HeartbeatAsync(new HeartbeatRequest { WorkerId = join.WorkerId },
                     deadline: DateTime.UtcNow + TimeSpan.FromSeconds(Math.Max(2, interval.TotalSeconds * 2)), cancellationToken: cancel);
                 lastAnswer = DateTime.UtcNow;
                 if (!reply.Known)
                 {
-                    Lose("the coordinator dropped this worker");
+                    if (reply.RunId != join.RunId)
+                    {
+                        Lose($"the coordinator at {_connection.Origin} was restarted (it now runs {reply.RunId}, this worker joined {join.RunId})", mayRejoin: true);
+                    }
+                    else
+                    {
+                        Lose("the coordinator dropped this worker", mayRejoin: false);
+                    }
                     return;
                 }
             }
@@ -111,7 +139,7 @@ public sealed class CoordinatorLink : IDisposable
                 _log.LogWarning("Heartbeat failed ({Status}); coordinator silent for {Seconds:F1} s", e.StatusCode, silent.TotalSeconds);
                 if (silent > Timeout)
                 {
-                    Lose($"the coordinator at {_connection.Origin} has not answered for {silent.TotalSeconds:F0} s (timeout {Timeout.TotalSeconds:F0} s)");
+                    Lose($"the coordinator at {_connection.Origin} has not answered for {silent.TotalSeconds:F0} s (timeout {Timeout.TotalSeconds:F0} s)", mayRejoin: true);
                     return;
                 }
             }
@@ -126,11 +154,21 @@ public sealed class CoordinatorLink : IDisposable
         }
     }
 
-    private void Lose(string reason)
+    /// <summary>A call was refused because this coordinator does not know the worker's id: it was restarted since the join.</summary>
+    public void Forgotten() => Lose($"the coordinator at {_connection.Origin} no longer knows this worker (it was restarted)", mayRejoin: true);
+
+    private void Lose(string reason, bool mayRejoin)
     {
-        LostReason = reason;
-        _health.NotServing(reason);
-        _lost.Cancel();
+        lock (_losing)
+        {
+            if (_lost.IsCancellationRequested)
+            {
+                return;   // the first reason stands (the heartbeat and a refused call may both notice)
+            }
+            (LostReason, MayRejoin) = (reason, mayRejoin);
+            _health.NotServing(reason);
+            _lost.Cancel();
+        }
     }
 
     public void Dispose()

@@ -25,6 +25,11 @@ var device = new Option<string>("--device") { Description = "cpu, or cuda:K on a
 var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0: every core).", DefaultValueFactory = _ => 0 };
 var name = new Option<string?>("--name") { Description = "Name in the coordinator's logs (default: HOST:PID, or HOST:rankR when RANK is set)." };
 var timeout = new Option<double>("--timeout") { Description = "Seconds to keep trying to join.", DefaultValueFactory = _ => 10 };
+var rejoinTimeout = new Option<double>("--rejoin-timeout")
+{
+    Description = "Seconds to keep trying to join again when the coordinator vanishes or is restarted (it resumes with serve --resume auto); 0: exit at once.",
+    DefaultValueFactory = _ => 120,
+};
 var ca = new Option<string?>("--ca") { Description = "PEM CA file to trust for an https:// coordinator's certificate instead of the system's roots." };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM client certificate, for a coordinator started with --client-ca." };
 var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
@@ -36,7 +41,7 @@ var transport = new Option<string>("--transport")
 transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory", "tcp");
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, ca, tlsCert, tlsKey, transport,
+    coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, rejoinTimeout, ca, tlsCert, tlsKey, transport,
 };
 root.SetAction(async (result, cancel) =>
 {
@@ -80,6 +85,11 @@ root.SetAction(async (result, cancel) =>
         Console.Error.WriteLine($"worker: --threads {result.GetValue(threads)} is negative; pass 0 (every core) or a thread count.");
         return 2;
     }
+    if (result.GetValue(rejoinTimeout) is var rejoin && (rejoin < 0 || !double.IsFinite(rejoin)))
+    {
+        Console.Error.WriteLine($"worker: --rejoin-timeout {rejoin} must be a number of seconds >= 0 (0: exit when the coordinator is lost), e.g. --rejoin-timeout 300.");
+        return 2;
+    }
     var deviceName = result.GetValue(device)!;
     if (DeviceCheck.Problem(deviceName) is { } problem)
     {
@@ -97,6 +107,7 @@ root.SetAction(async (result, cancel) =>
         Device = deviceName,
         Transport = result.GetValue(transport) switch { "grpc" => WorkerTransport.Grpc, "shared-memory" => WorkerTransport.SharedMemory, "tcp" => WorkerTransport.Tcp, _ => WorkerTransport.Auto },
         Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
+        RejoinTimeout = TimeSpan.FromSeconds(result.GetValue(rejoinTimeout)),
     };
 
     if (!IPAddress.TryParse(result.GetValue(healthBind), out var healthAddress))
@@ -164,7 +175,7 @@ root.SetAction(async (result, cancel) =>
     }
     catch (CoordinatorLostException e)
     {
-        log.LogError("Lost the coordinator: {Reason}. Exiting; restart this worker to rejoin, or resume the run with train --resume.", e.Message);
+        log.LogError("Lost the coordinator: {Reason}. Exiting; start the coordinator again with --resume auto, and this worker, to go on.", e.Message);
         return 3;
     }
     catch (Grpc.Core.RpcException e)

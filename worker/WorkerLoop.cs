@@ -25,38 +25,128 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
     // Names the dropout-mask stream of a worker's assignment (differs from the trainer's own).
     private const ulong DropoutPurpose = 0x57_44_52_4F_50_4F_55_54; // "WDROPOUT"
 
-    /// <summary>Works until the run is over (exit code 0), or until <paramref name="stop"/>: then leaves the run and returns 0.</summary>
+    /// <summary>
+    /// Works until the run is over (exit code 0), or until <paramref name="stop"/>: then leaves the run and returns 0.
+    /// A coordinator that vanishes or is restarted is joined again, for up to --rejoin-timeout, and the run goes on.
+    /// </summary>
     public async Task<int> RunAsync(StopSignal stop)
     {
-        using var link = new CoordinatorLink(options, health, log);
-        JoinReply join;
+        WorkerTraining? training = null;
         try
         {
-            join = await link.JoinAsync(new JoinRequest
+            CoordinatorLostException? lost = null;
+            while (true)
             {
-                ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
-                BootId = options.Transport is WorkerTransport.Auto or WorkerTransport.SharedMemory ? HostIdentity.BootId() : "",
-                TcpDataPlane = options.Transport is WorkerTransport.Auto or WorkerTransport.Tcp,
-            }, stop.Token);
+                using var link = new CoordinatorLink(options, health, log);
+                JoinReply join;
+                try
+                {
+                    join = lost is null ? await link.JoinAsync(JoinRequest(), options.Timeout, "--timeout", stop.Token) : await RejoinAsync(link, lost, stop.Token);
+                }
+                catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+                {
+                    log.LogInformation("Stopped ({Reason}) before joining a run", StopReason(stop));
+                    return 0;
+                }
+                log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
+                try
+                {
+                    return await SessionAsync(link, join, () => Prepare(join, link), stop);
+                }
+                catch (CoordinatorLostException e) when (e.MayRejoin && options.RejoinTimeout > TimeSpan.Zero)
+                {
+                    lost = e;
+                }
+            }
         }
-        catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+        finally
         {
-            log.LogInformation("Stopped ({Reason}) before joining a run", StopReason(stop));
-            return 0;
-        }
-        log.LogInformation("Joined run {Run} as {Worker}", join.RunId, join.WorkerId);
-        var config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
-        if (ModelFingerprint.Of(config) != join.ModelFingerprint)
-        {
-            throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
+            training?.Dispose();
         }
 
-        using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
-        var heartbeat = link.HeartbeatAsync(join.WorkerId, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
-        using var training = new WorkerTraining(config, options, join, link, metrics, log);
-        var work = AssignmentsAsync(link, join, training, running.Token);
+        WorkerTraining Prepare(JoinReply join, CoordinatorLink link)
+        {
+            var before = training;
+            training = null;   // Training owns it now: hands it back, or disposes it
+            return training = Training(before, join, link);
+        }
+    }
+
+    private JoinRequest JoinRequest() => new()
+    {
+        ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
+        BootId = options.Transport is WorkerTransport.Auto or WorkerTransport.SharedMemory ? HostIdentity.BootId() : "",
+        TcpDataPlane = options.Transport is WorkerTransport.Auto or WorkerTransport.Tcp,
+    };
+
+    /// <summary>Joins a coordinator that vanished or was restarted, for up to --rejoin-timeout; lost for good after that.</summary>
+    private async Task<JoinReply> RejoinAsync(CoordinatorLink link, CoordinatorLostException lost, CancellationToken cancel)
+    {
+        var seconds = options.RejoinTimeout.TotalSeconds;
+        log.LogWarning("Lost the coordinator: {Reason}. Trying to rejoin for up to --rejoin-timeout {Seconds:0.#} s", lost.Message, seconds);
         try
         {
+            return await link.JoinAsync(JoinRequest(), options.RejoinTimeout, "--rejoin-timeout", cancel);
+        }
+        catch (WorkerStartException e)
+        {
+            throw new CoordinatorLostException($"{lost.Message}; then {e.Message}", mayRejoin: false);
+        }
+    }
+
+    /// <summary>
+    /// The replica and sessions for the run <paramref name="join"/> describes: new ones at the first join; after a
+    /// rejoin, the same ones when the run's config is unchanged (only the data plane and the state are new),
+    /// rebuilt when it changed (e.g. a resumed run's max_steps). A coordinator training another model is refused.
+    /// Owns <paramref name="before"/>: returns it or disposes it.
+    /// </summary>
+    private WorkerTraining Training(WorkerTraining? before, JoinReply join, CoordinatorLink link)
+    {
+        GptConfig config;
+        try
+        {
+            config = ConfigLoader.FromJson(join.ConfigJson, "the coordinator's config");
+            if (ModelFingerprint.Of(config) != join.ModelFingerprint)
+            {
+                throw new InvalidOperationException($"This worker builds model {ModelFingerprint.Of(config)} but the run trains {join.ModelFingerprint}: run the same release as the coordinator.");
+            }
+            if (before is not null && (before.Join.ModelFingerprint != join.ModelFingerprint || before.Join.TokenizerJson != join.TokenizerJson))
+            {
+                throw new WorkerStartException($"the coordinator at {options.Coordinator} now trains another model (fingerprint {join.ModelFingerprint}, " +
+                                               $"this worker trained {before.Join.ModelFingerprint}) or tokenizer: it is another run, not the one restarted; " +
+                                               "start a new worker for it.");
+            }
+            if (before is not null && before.Join.ConfigJson == join.ConfigJson)
+            {
+                log.LogInformation("Rejoined the same run: keeping this worker's model and sessions; fetching the coordinator's state");
+                before.Rejoined(join, link, options);
+                return before;
+            }
+        }
+        catch
+        {
+            before?.Dispose();
+            throw;
+        }
+        if (before is not null)
+        {
+            log.LogInformation("Rejoined the same model with a changed config: building the model and sessions again");
+            before.Dispose();
+        }
+        return new WorkerTraining(config, options, join, link, metrics, log);
+    }
+
+    /// <summary>
+    /// One membership of a run: heartbeats and assignments until the run is over for this worker, a stop, or the
+    /// coordinator is lost. The heartbeat starts first, so building the sessions does not count as silence.
+    /// </summary>
+    private async Task<int> SessionAsync(CoordinatorLink link, JoinReply join, Func<WorkerTraining> prepare, StopSignal stop)
+    {
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(link.Lost);
+        var heartbeat = link.HeartbeatAsync(join, TimeSpan.FromMilliseconds(join.HeartbeatIntervalMs), running.Token);
+        try
+        {
+            var work = AssignmentsAsync(link, join, prepare(), running.Token);
             // A stop says goodbye before it cancels the work in flight, so the coordinator drops this worker at
             // once, with the reason, and re-shards, instead of finding a broken stream or waiting for a timeout.
             if (await Task.WhenAny(work, Task.Delay(Timeout.Infinite, stop.Token)) != work)
@@ -72,9 +162,15 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             log.LogInformation("Left the run ({Reason})", StopReason(stop));
             return 0;
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            // Only a coordinator that never saw this worker's id says so: a restarted one.
+            link.Forgotten();
+            throw new CoordinatorLostException(link.LostReason!, link.MayRejoin);
+        }
         catch (Exception e) when (link.Lost.IsCancellationRequested && e is OperationCanceledException or RpcException)
         {
-            throw new CoordinatorLostException(link.LostReason ?? "the coordinator is gone");
+            throw new CoordinatorLostException(link.LostReason ?? "the coordinator is gone", link.MayRejoin);
         }
         finally
         {
@@ -160,13 +256,14 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
     {
         private readonly GptConfig config;
         private readonly int threads;
-        private readonly JoinReply join;
-        private readonly CoordinatorLink link;
         private readonly ILogger log;
         private readonly WorkerMetrics metrics;
         private readonly ModelReplica _replica;
-        private readonly GradientWire _wire;
-        private long _stateStep = -1;   // optimizer steps in the local replica; -1: not received yet
+        private JoinReply join;
+        private CoordinatorLink link;
+        private GradientWire _wire;
+        private long _stateStep = -1;   // optimizer steps in the local replica; -1: not known (not received yet, or a new coordinator's)
+        private bool _seedState = true;   // the replica still holds the seed's initialisation (no step applied to it)
         private GradientAccumulation? _training;
         private GptEvaluationSession? _evaluation;
 
@@ -181,6 +278,24 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
                 // Built before asking for work, so a generation starts with its members ready (not building sessions on the run's clock).
                 _training = new GradientAccumulation(config, _replica, new DataParallelLayout(join.Workers, config.BatchSize, config.GradAccumSteps).MicroBatchOf(0), threads);
             }
+        }
+
+        /// <summary>The join this worker's current membership came from.</summary>
+        public JoinReply Join => join;
+
+        /// <summary>
+        /// Carries the replica and sessions over to a new membership of the same run (a restarted coordinator): a
+        /// new data plane (the old one's files or port are gone), and the state fetched, since this replica may be
+        /// ahead of the checkpoint the coordinator resumed from.
+        /// </summary>
+        public void Rejoined(JoinReply newJoin, CoordinatorLink newLink, WorkerOptions options)
+        {
+            (join, link) = (newJoin, newLink);
+            var wire = OpenWire(options);
+            _wire.Dispose();
+            _wire = wire;
+            log.LogInformation("Gradients over {Transport}", _wire.Name);
+            _stateStep = -1;
         }
 
         /// <summary>
@@ -232,7 +347,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
 
         public async Task RunAsync(Assignment assignment, CancellationToken cancel)
         {
-            if (_stateStep < 0 && assignment.InitialState && assignment.FirstStep == 0)
+            if (_seedState && _stateStep < 0 && assignment.InitialState && assignment.FirstStep == 0)
             {
                 _stateStep = 0;   // a fresh run: this replica was built from the same seed, nothing to download
                 log.LogInformation("The run's state is its seed's initialisation, built here");
@@ -281,7 +396,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
                 var done = await stream.ReduceAsync(step, loss, _replica.Gradients.Data, cancel);
                 var reduced = Stopwatch.GetTimestamp();
                 _replica.Apply(done.ClipScale, done.LearningRate);
-                _stateStep = step + 1;
+                (_stateStep, _seedState) = (step + 1, false);
                 var phases = new StepPhases(Stopwatch.GetElapsedTime(started, computed), Stopwatch.GetElapsedTime(computed, reduced), Stopwatch.GetElapsedTime(reduced));
                 metrics.StepApplied(step, assignment.Rank, phases);
                 total += phases;

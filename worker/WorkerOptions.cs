@@ -40,6 +40,9 @@ public sealed record WorkerOptions
     /// <summary>How long to keep trying to join, and how long the coordinator may be silent before this worker gives up.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long to keep trying to join again when the coordinator vanished or was restarted; zero: exit at once.</summary>
+    public TimeSpan RejoinTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>
     /// --threads as a count: N as given, 0 for every core this process may use (what .NET counts, which
     /// honours a container's CPU limit), passed to ONNX Runtime as such so the number reported is the number used.

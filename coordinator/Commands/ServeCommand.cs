@@ -53,7 +53,7 @@ public static class ServeCommand
             }
             var tls = certificate is null ? null : ServerTls.Load(certificate, key!, ca);
             var metricsPort = distributed.MetricsPortOf(result, launch.Port, result.GetValue(healthPort));
-            var options = training.Read(result);
+            var options = training.Read(result, TrainCommand.Log);
             var run = distributed.RunOptions(result, launch.Workers, options.OutputDirectory);
             if (launch.FromLaunch.Count > 0)
             {

@@ -21,7 +21,7 @@ public static class TrainCommand
         distributed.AddTo(command);
         command.SetAction((result, cancel) => CommandErrors.Guard(() =>
         {
-            var options = training.Read(result);
+            var options = training.Read(result, TrainCommand.Log);
             var count = result.GetValue(workers);
             if (count < 0)
             {

@@ -43,7 +43,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         => context.GetHttpContext().Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : null;
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
-        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)) });
+        => Task.FromResult(new HeartbeatReply { Known = run.Heartbeat(request.WorkerId, Secret(context)), RunId = run.RunId });
 
     public override Task<Assignment> NextAssignment(AssignmentRequest request, ServerCallContext context)
     {

@@ -45,10 +45,13 @@ public sealed class LocalWorkers : IDisposable
 
     public IReadOnlyList<Process> Processes => _processes;
 
-    /// <summary>Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout, (given devices) --device and (with <paramref name="metrics"/>) --metrics-port 0.</summary>
+    /// <summary>
+    /// Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout, (given devices) --device and (with
+    /// <paramref name="metrics"/>) --metrics-port 0. No rejoining: a restarted `train` starts workers of its own, on another port and token.
+    /// </summary>
     public static IReadOnlyList<string> Arguments(int k, Uri coordinator, int threadsEach, TimeSpan timeout, IReadOnlyList<string>? devices = null, bool metrics = false)
         => ["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--rejoin-timeout", "0",
             .. devices is null ? [] : new[] { "--device", devices[k] },
             .. metrics ? new[] { "--metrics-port", "0" } : []];
 

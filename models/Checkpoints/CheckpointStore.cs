@@ -4,11 +4,20 @@ using Distributed.Models.Config;
 
 namespace Distributed.Models.Checkpoints;
 
+/// <summary>What a folder holds, as <see cref="CheckpointStore.Presence"/> finds it.</summary>
+public enum CheckpointPresence
+{
+    None,
+    Finished,
+    Unfinished,
+}
+
 /// <summary>
 /// Saves and loads a checkpoint directory: model.safetensors, optimizer.safetensors, config.json,
-/// state.json, any extra files, and manifest.json with every file's size and SHA-256. Each file is
-/// replaced atomically and the manifest goes last, so a checkpoint either loads exactly as saved
-/// or is refused.
+/// state.json, any extra files, and manifest.json with every file's size and SHA-256. A save writes
+/// the new files beside the old checkpoint, then moves them over it with the manifest last, so a
+/// process killed mid-save leaves the old checkpoint or the new one, and a checkpoint either loads
+/// exactly as saved or is refused.
 /// </summary>
 public static class CheckpointStore
 {
@@ -17,6 +26,9 @@ public static class CheckpointStore
     public const string ConfigFile = "config.json";
     public const string StateFile = "state.json";
     public const string ManifestFile = "manifest.json";
+
+    /// <summary>Where a save writes the new checkpoint before moving it over the old one (a dot name: never a checkpoint file).</summary>
+    public const string StagingFolder = ".checkpoint-next";
 
     private static readonly string[] ReservedNames = [ModelFile, OptimizerFile, ConfigFile, StateFile, ManifestFile];
 
@@ -42,30 +54,98 @@ public static class CheckpointStore
                     + $"like 'tokenizer.json' (no directories, not starting with '.', not one of {string.Join(", ", ReservedNames)})");
             }
         }
-        Directory.CreateDirectory(directory);
-        // Drop the old manifest first: if this save is interrupted, the directory then reads as
-        // unfinished instead of as a mix of old and new files.
-        File.Delete(Path.Combine(directory, ManifestFile));
-
+        // The new checkpoint is written beside the old one and only then moved over it (renames), with the
+        // manifest last; a save killed at any moment leaves the old checkpoint or the new one to load (Recover).
+        var staging = Path.Combine(directory, StagingFolder);
+        Recover(directory);
+        DeleteStaging(directory);
         var entries = new List<ManifestEntry>
         {
-            WriteFile(directory, ModelFile, s => SafeTensors.Write(s, AsTuples(contents.ModelTensors))),
-            WriteFile(directory, OptimizerFile, s => SafeTensors.Write(s, AsTuples(contents.OptimizerTensors))),
-            WriteFile(directory, ConfigFile, s => s.Write(Utf8.GetBytes(contents.ConfigJson))),
-            WriteFile(directory, StateFile, s => s.Write(Utf8.GetBytes(contents.StateJson))),
+            WriteFile(staging, ModelFile, s => SafeTensors.Write(s, AsTuples(contents.ModelTensors))),
+            WriteFile(staging, OptimizerFile, s => SafeTensors.Write(s, AsTuples(contents.OptimizerTensors))),
+            WriteFile(staging, ConfigFile, s => s.Write(Utf8.GetBytes(contents.ConfigJson))),
+            WriteFile(staging, StateFile, s => s.Write(Utf8.GetBytes(contents.StateJson))),
         };
         foreach (var (name, write) in extraFiles)
         {
-            entries.Add(WriteFile(directory, name, write));
+            entries.Add(WriteFile(staging, name, write));
         }
         var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormatVersion, entries);
-        WriteFile(directory, ManifestFile, manifest.Write);
+        WriteFile(staging, ManifestFile, manifest.Write);
+        Commit(directory, manifest);
     }
+
+    /// <summary>
+    /// Finishes a save that was killed after its new checkpoint was complete beside the old one (the staging
+    /// folder has its manifest): moves what is left of it into place. A staging folder without a manifest is
+    /// an unfinished write and is left for the next save to clear; the checkpoint in place is the valid one.
+    /// </summary>
+    public static void Recover(string directory)
+    {
+        var staged = Path.Combine(directory, StagingFolder, ManifestFile);
+        if (!File.Exists(staged))
+        {
+            return;
+        }
+        CheckpointManifest manifest;
+        try
+        {
+            manifest = CheckpointManifest.Read(staged);
+        }
+        catch (JsonException e)
+        {
+            throw Corrupt(Path.Combine(directory, StagingFolder), $"{ManifestFile} cannot be read ({e.Message})", e);
+        }
+        Commit(directory, manifest);
+    }
+
+    /// <summary>The old manifest goes first (from then on the folder reads as unfinished, never as a mix), the new one last.</summary>
+    private static void Commit(string directory, CheckpointManifest manifest)
+    {
+        var staging = Path.Combine(directory, StagingFolder);
+        try
+        {
+            File.Delete(Path.Combine(directory, ManifestFile));
+            foreach (var entry in manifest.Files.Where(f => IsPlainName(f.Name)))
+            {
+                // Already moved when a killed commit is finished.
+                if (File.Exists(Path.Combine(staging, entry.Name)))
+                {
+                    File.Move(Path.Combine(staging, entry.Name), Path.Combine(directory, entry.Name), overwrite: true);
+                }
+            }
+            File.Move(Path.Combine(staging, ManifestFile), Path.Combine(directory, ManifestFile), overwrite: true);
+            DeleteStaging(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException($"cannot move the new checkpoint from '{staging}' into '{directory}': {e.Message}", e);
+        }
+    }
+
+    private static void DeleteStaging(string directory)
+    {
+        var staging = Path.Combine(directory, StagingFolder);
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// What <paramref name="directory"/> holds: no checkpoint, a finished one (its manifest is there; <see cref="Load"/>
+    /// verifies it, after <see cref="Recover"/> finishes a killed save), or the files of a save that never finished (no manifest).
+    /// </summary>
+    public static CheckpointPresence Presence(string directory)
+        => File.Exists(Path.Combine(directory, ManifestFile)) || File.Exists(Path.Combine(directory, StagingFolder, ManifestFile)) ? CheckpointPresence.Finished
+            : ReservedNames.Any(name => File.Exists(Path.Combine(directory, name))) ? CheckpointPresence.Unfinished
+            : CheckpointPresence.None;
 
     /// <summary>Loads a checkpoint after checking every file's size and SHA-256 against manifest.json.</summary>
     /// <exception cref="CheckpointException">The directory is not a complete checkpoint, or any file is missing or damaged.</exception>
     public static CheckpointContents Load(string directory)
     {
+        Recover(directory);
         var manifest = ReadManifest(directory);
         foreach (var entry in manifest.Files)
         {

@@ -16,6 +16,25 @@ public static class MetricsLog
         stream.Flush(flushToDisk: true);
     }
 
+    /// <summary>
+    /// Drops the rows after <paramref name="step"/> (rewriting the file atomically): a run resumed from that step's
+    /// checkpoint evaluates those steps again. A process killed between a row and its checkpoint leaves such rows.
+    /// </summary>
+    public static void DropAfter(string directory, int step)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        var rows = File.ReadAllLines(path).Where(line => line.Length > 0).ToList();
+        var kept = rows.Where(line => JsonSerializer.Deserialize<EvaluationReport>(line)!.Step <= step).ToList();
+        if (kept.Count < rows.Count)
+        {
+            Checkpoints.AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(line => line + Environment.NewLine))));
+        }
+    }
+
     public static IReadOnlyList<EvaluationReport> Read(string directory)
         => File.ReadAllLines(Path.Combine(directory, FileName))
             .Where(line => line.Length > 0)

@@ -110,11 +110,12 @@ public static class TrainingJob
         var sampler = EpochSampler.Of(text, tokenizer, config);
         log($"{sampler.WindowsPerEpoch:N0} training windows ({sampler.StepsPerEpoch(config.BatchSize):N0} steps per epoch), " +
             $"{sampler.ValidationWindows:N0} validation windows.");
-        if (resolved.Checkpoint is not null)
+        Directory.CreateDirectory(options.OutputDirectory);
+        if (resolved.Checkpoint is { Contents: var contents })
         {
             log($"Resuming from {options.ResumeDirectory}.");
+            MetricsLog.DropAfter(options.OutputDirectory, TrainingState.FromJson(contents.StateJson).Step);
         }
-        Directory.CreateDirectory(options.OutputDirectory);
         return new PreparedRun(config, tokenizer, sampler, resolved.Checkpoint?.Contents);
     }
 

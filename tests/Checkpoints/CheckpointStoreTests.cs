@@ -172,6 +172,49 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void ASaveThatFailsPartWayLeavesThePreviousCheckpointLoadable()
+    {
+        CheckpointStore.Save(Directory, Sample());
+        var failing = Sample() with
+        {
+            StateJson = """{"step":240}""",
+            StreamedFiles = new Dictionary<string, Action<Stream>> { ["model.onnx"] = _ => throw new IOException("No space left on device") },
+        };
+
+        Assert.Throws<CheckpointException>(() => CheckpointStore.Save(Directory, failing));
+
+        Assert.Equal(CheckpointPresence.Finished, CheckpointStore.Presence(Directory));
+        AssertSame(Sample(), CheckpointStore.Load(Directory));
+    }
+
+    [Fact]
+    public void ASaveKilledWhileMovingTheNewCheckpointIntoPlaceIsFinishedOnLoad()
+    {
+        CheckpointStore.Save(Directory, Sample());
+        var second = Sample() with { StateJson = """{"step":240}""" };
+        // The state a kill leaves mid-commit: the new checkpoint complete beside the old, the old manifest gone, one file moved.
+        var built = Path.Combine(Directory, "built");
+        CheckpointStore.Save(built, second);
+        var staging = Path.Combine(Directory, CheckpointStore.StagingFolder);
+        System.IO.Directory.Move(built, staging);
+        File.Delete(Path.Combine(Directory, CheckpointStore.ManifestFile));
+        File.Move(Path.Combine(staging, CheckpointStore.ModelFile), Path.Combine(Directory, CheckpointStore.ModelFile), overwrite: true);
+
+        Assert.Equal(CheckpointPresence.Finished, CheckpointStore.Presence(Directory));
+        AssertSame(second, CheckpointStore.Load(Directory));
+        Assert.False(System.IO.Directory.Exists(staging));
+    }
+
+    [Fact]
+    public void PresenceTellsNoCheckpointFromAnUnfinishedOne()
+    {
+        Assert.Equal(CheckpointPresence.None, CheckpointStore.Presence(Directory));
+        CheckpointStore.Save(Directory, Sample());
+        File.Delete(Path.Combine(Directory, CheckpointStore.ManifestFile));
+        Assert.Equal(CheckpointPresence.Unfinished, CheckpointStore.Presence(Directory));
+    }
+
+    [Fact]
     public void AMissingDirectoryIsNamed()
     {
         var missing = Path.Combine(Directory, "step_100");

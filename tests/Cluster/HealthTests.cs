@@ -18,8 +18,8 @@ public sealed class HealthTests : IDisposable
         using var coordinator = ClusterProcess.Coordinator(_run.Token,
             ["serve", "--port", port.ToString(), "--bind", "127.0.0.1", "--workers", "2", "--timeout", "3", .. _run.RunArguments("run", "num_epochs=1000")]);
         await coordinator.WaitFor("Coordinator listening", TimeSpan.FromSeconds(30));
-        using var first = ClusterProcess.Worker(_run.Token, port, healthPorts[0], "w0", "--timeout", "3");
-        using var second = ClusterProcess.Worker(_run.Token, port, healthPorts[1], "w1", "--timeout", "3");
+        using var first = ClusterProcess.Worker(_run.Token, port, healthPorts[0], "w0", "--timeout", "3", "--rejoin-timeout", "2");
+        using var second = ClusterProcess.Worker(_run.Token, port, healthPorts[1], "w1", "--timeout", "3", "--rejoin-timeout", "0");
         await coordinator.WaitFor("All 2 workers joined", TimeSpan.FromSeconds(30));
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await Status(port));
@@ -31,8 +31,13 @@ public sealed class HealthTests : IDisposable
         coordinator.Kill();
         // Within the 3 s timeout (plus a heartbeat), the workers report that they lost their coordinator.
         await Eventually(healthPorts[0], HealthCheckResponse.Types.ServingStatus.NotServing, TimeSpan.FromSeconds(10));
+        // One tries to rejoin for its --rejoin-timeout, the other (0) gives up at once; both exit 3.
         Assert.Equal(3, await first.WaitForExit(TimeSpan.FromSeconds(30)));
-        Assert.Contains("Lost the coordinator", first.Output);
+        Assert.Contains("Trying to rejoin for up to --rejoin-timeout 2 s", first.Output);
+        Assert.Contains("The worker tried for --rejoin-timeout 2 s. Exiting", first.Output);
+        Assert.Equal(3, await second.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Lost the coordinator", second.Output);
+        Assert.DoesNotContain("Trying to rejoin", second.Output);
     }
 
     private static async Task Eventually(int port, HealthCheckResponse.Types.ServingStatus expected, TimeSpan timeout)

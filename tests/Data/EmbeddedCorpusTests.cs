@@ -65,9 +65,9 @@ public class EmbeddedCorpusTests
         var command = new Command("train");
         training.AddTo(command);
 
-        var options = training.Read(command.Parse(["--config", "c.json", "--out", "o"]));
+        var options = training.Read(command.Parse(["--config", "c.json", "--out", "o"]), _ => { });
 
         Assert.Equal(CorpusArgument.TinyShakespeare, options.Data);
-        Assert.Equal("input.txt", training.Read(command.Parse(["--data", "input.txt"])).Data);
+        Assert.Equal("input.txt", training.Read(command.Parse(["--data", "input.txt"]), _ => { }).Data);
     }
 }

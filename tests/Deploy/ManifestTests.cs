@@ -156,6 +156,19 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public void A_failed_coordinator_is_restarted_in_place_resumes_from_its_output_and_the_workers_wait_for_it()
+    {
+        var coordinator = _deploy.Coordinator.Spec;
+        Assert.Equal("OnFailure", coordinator.Template.Spec.RestartPolicy);
+        Assert.True(coordinator.BackoffLimit > 0);
+        Assert.Equal("auto", DeployManifests.Argument(_deploy.Coordinator, "--resume"));
+        // Long enough for the restarted pod to read its data and listen again (its startup probe allows 5 minutes).
+        var rejoin = double.Parse(DeployManifests.Argument(_deploy.Workers, "--rejoin-timeout")!, System.Globalization.CultureInfo.InvariantCulture);
+        var startup = DeployManifests.Container(_deploy.Coordinator).StartupProbe;
+        Assert.True(rejoin >= startup.PeriodSeconds * startup.FailureThreshold, $"--rejoin-timeout {rejoin} s is shorter than the coordinator's startup probe allows");
+    }
+
+    [Fact]
     public void The_config_map_holds_a_config_the_coordinator_accepts_for_its_workers()
     {
         var configPath = DeployManifests.Argument(_deploy.Coordinator, "--config")!;

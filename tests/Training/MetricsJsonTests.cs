@@ -3,7 +3,10 @@ using Distributed.Tests.Checkpoints;
 
 namespace Distributed.Tests.Training;
 
-/// <summary>A loss that is not known yet is JSON null, so metrics.jsonl and summary.json stay readable by any JSON tool.</summary>
+/// <summary>
+/// A loss that is not known yet is JSON null, so metrics.jsonl and summary.json stay readable by any JSON tool;
+/// a resumed run's metrics.jsonl has one row per evaluation.
+/// </summary>
 public sealed class MetricsJsonTests
 {
     [Fact]
@@ -19,5 +22,20 @@ public sealed class MetricsJsonTests
         var read = MetricsLog.Read(temp.Path).Single();
         Assert.True(double.IsNaN(read.ValLoss));
         Assert.Equal(2.5, read.TrainLoss);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_drops_the_rows_of_the_steps_it_trains_again()
+    {
+        using var temp = new TempDirectory();
+        foreach (var step in new[] { 20, 40, 60 })
+        {
+            MetricsLog.Append(temp.Path, new EvaluationReport(step, 0, 2.0, 2.1, 1e-3, 1000));
+        }
+
+        MetricsLog.DropAfter(temp.Path, 40);
+        MetricsLog.Append(temp.Path, new EvaluationReport(60, 0, 1.9, 2.0, 1e-3, 1000));
+
+        Assert.Equal([(20, 2.1), (40, 2.1), (60, 2.0)], MetricsLog.Read(temp.Path).Select(r => (r.Step, r.ValLoss)));
     }
 }

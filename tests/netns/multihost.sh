@@ -181,9 +181,11 @@ pids+=("$coordinator_pid")
 wait_until "$(by 20)" in_log "$tmp/coordinator.log" 'Coordinator listening' \
     || fail_now "the coordinator did not start listening within 20 s"
 
+# --rejoin-timeout 0: the worker whose link is cut exits once its coordinator is silent for the timeout,
+# instead of trying to rejoin it (tests/Cluster/RestartTests.cs covers rejoining).
 start_worker() { # start_worker <index> <namespace>
     ip netns exec "$2" "${run_worker[@]}" --coordinator "http://10.77.$1.1:$PORT" --token "$token" \
-        --threads 1 --name "w$1" --health-port 0 --timeout 20 --transport tcp \
+        --threads 1 --name "w$1" --health-port 0 --timeout 20 --rejoin-timeout 0 --transport tcp \
         </dev/null >"$tmp/w$1.log" 2>&1 &
     pids+=("$!")
 }
