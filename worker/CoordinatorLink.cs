@@ -82,6 +82,10 @@ public sealed class CoordinatorLink : IDisposable
                 Timeout = TimeSpan.FromMilliseconds(reply.TimeoutMs);
                 return reply;
             }
+            catch (RpcException) when (cancel.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancel);   // a stop while joining (gRPC reports it as Cancelled), not a refusal
+            }
             catch (RpcException e) when (_connection.IsTlsFailure(e))
             {
                 // A certificate problem does not go away by trying again.
@@ -121,7 +125,8 @@ public sealed class CoordinatorLink : IDisposable
                 lastAnswer = DateTime.UtcNow;
                 if (!reply.Known)
                 {
-                    if (reply.RunId != join.RunId)
+                    // An empty run id is a coordinator from before run ids: it cannot say it was restarted.
+                    if (reply.RunId.Length > 0 && reply.RunId != join.RunId)
                     {
                         Lose($"the coordinator at {_connection.Origin} was restarted (it now runs {reply.RunId}, this worker joined {join.RunId})", mayRejoin: true);
                     }

@@ -16,8 +16,8 @@ public sealed class DistributedOptions
 
     public Option<int> MetricsPort { get; } = new("--metrics-port")
     {
-        Description = "Serve the live dashboard at http://ADDR:P/ and Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 on the coordinator's address " +
-                      "(default 0: any free port; the log says which). Given, local workers serve their /metrics too, on any free port.",
+        Description = "Serve the live dashboard at http://ADDR:P/ and Prometheus metrics at http://ADDR:P/metrics in cleartext HTTP/1.1 (default: any free port of 127.0.0.1; the log says which). " +
+                      "Given, on the coordinator's address (--bind), and local workers serve their /metrics too, on any free port.",
         DefaultValueFactory = _ => 0,
     };
 

@@ -69,6 +69,7 @@ public static class ServeCommand
                     HealthPort = result.GetValue(healthPort),
                     SharedMemory = distributed.SharedMemory(result),
                     MetricsPort = metricsPort,
+                    MetricsAddress = distributed.MetricsPortGiven(result) ? null : IPAddress.Loopback,
                     TcpDataPlane = distributed.TcpDataPlane(result),
                     DataPort = result.GetValue(distributed.DataPort),
                     Token = secret,

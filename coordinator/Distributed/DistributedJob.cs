@@ -39,8 +39,15 @@ public sealed record DistributedJobOptions
     /// <summary>A second, cleartext port serving only grpc.health.v1 Check (see <see cref="CoordinatorEndpoint.HealthPort"/>); null: none.</summary>
     public int? HealthPort { get; init; }
 
-    /// <summary>Serve the dashboard (/) and /metrics on this port of <see cref="Address"/> (0: any free one); null: no such listener.</summary>
+    /// <summary>Serve the dashboard (/) and /metrics on this port of <see cref="MetricsAddress"/> (0: any free one); null: no such listener.</summary>
     public int? MetricsPort { get; init; }
+
+    /// <summary>
+    /// Where the dashboard and /metrics listen: the coordinator's <see cref="Address"/> when --metrics-port was
+    /// given; otherwise loopback, so a run bound to every interface does not show its workers, addresses and
+    /// config to the network unasked.
+    /// </summary>
+    public IPAddress? MetricsAddress { get; init; }
 
     /// <summary>Local workers serve their /metrics too, each on any free port.</summary>
     public bool LocalWorkerMetrics { get; init; }
@@ -93,7 +100,7 @@ public static class DistributedJob
         var token = options.Token ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         // Before the run's port opens, so a taken metrics port stops the start before any worker can join.
         await using var metricsListener = options.MetricsPort is { } metricsPort
-            ? await MetricsListener.StartAsync(options.Address, metricsPort, metrics.Registry, "--metrics-port", CancellationToken.None,
+            ? await MetricsListener.StartAsync(options.MetricsAddress ?? options.Address, metricsPort, metrics.Registry, "--metrics-port", CancellationToken.None,
                 DashboardPages.For(() => new DashboardSnapshot(board.Snapshot(), Trials: null)))
             : null;
         // A stop that came while the data was read ends below like any other (checkpoint, summary), not by failing the start.

@@ -143,9 +143,12 @@ public static class CheckpointStore
 
     /// <summary>Loads a checkpoint after checking every file's size and SHA-256 against manifest.json.</summary>
     /// <exception cref="CheckpointException">The directory is not a complete checkpoint, or any file is missing or damaged.</exception>
+    /// <remarks>
+    /// Read-only: a reader (sample, evaluate) may look at a live run's folder while it saves, so only the
+    /// folder's owner, resuming, calls <see cref="Recover"/> first.
+    /// </remarks>
     public static CheckpointContents Load(string directory)
     {
-        Recover(directory);
         var manifest = ReadManifest(directory);
         foreach (var entry in manifest.Files)
         {

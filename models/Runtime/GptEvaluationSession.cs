@@ -13,8 +13,8 @@ public sealed class GptEvaluationSession : IDisposable
 {
     /// <summary>
     /// Windows scored per forward: the training micro-batch (batch_size / grad_accum_steps), whose
-    /// activations the process is already sized for. A fixed 64 cost the GPT-2-small shape (batch 4)
-    /// 1.7 GB of peak RSS more than training itself (4,991 vs 3,232 MB).
+    /// activations the process is already sized for, and at most 64. A fixed 64 cost the GPT-2-small
+    /// shape (batch 4) 1.7 GB of peak RSS more than training itself (4,991 vs 3,232 MB).
     /// </summary>
     private readonly int _maxBatch;
     private readonly InferenceSession _session;
@@ -26,7 +26,7 @@ public sealed class GptEvaluationSession : IDisposable
     public GptEvaluationSession(GptConfig config, FlatBuffer parameters, int threads, bool spinWait = false)
     {
         _sequenceLength = config.MaxSequenceLength;
-        _maxBatch = Math.Max(1, config.BatchSize / config.GradAccumSteps);
+        _maxBatch = Math.Clamp(config.BatchSize / config.GradAccumSteps, 1, 64);
         _session = SessionFactory.Create(GptGraphs.Evaluation(config, batch: -1), threads, spinWait);
         var views = parameters.Layout.Views;
         _inputNames = [.. views.Select(v => v.Name), TrainingGraph.Ids, TrainingGraph.Targets];

@@ -28,10 +28,23 @@ public static class MetricsLog
             return;
         }
         var rows = File.ReadAllLines(path).Where(line => line.Length > 0).ToList();
-        var kept = rows.Where(line => JsonSerializer.Deserialize<EvaluationReport>(line)!.Step <= step).ToList();
+        var kept = rows.Where((line, i) => Parse(line, last: i == rows.Count - 1) is { } row && row.Step <= step).ToList();
         if (kept.Count < rows.Count)
         {
             Checkpoints.AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(line => line + Environment.NewLine))));
+        }
+    }
+
+    /// <summary>A row; null for a last line cut short (a kill or power cut in the middle of an append), which is dropped.</summary>
+    private static EvaluationReport? Parse(string line, bool last)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<EvaluationReport>(line);
+        }
+        catch (JsonException) when (last)
+        {
+            return null;
         }
     }
 

@@ -81,6 +81,7 @@ public static class TrainingJob
         {
             throw new ConfigException("--resume continues with the checkpoint's own config; drop --config (use --set to change e.g. max_steps).");
         }
+        CheckpointStore.Recover(options.ResumeDirectory);   // the run's owner finishes a save a kill interrupted
         var (saved, tokenizer, contents) = RunCheckpoint.Load(options.ResumeDirectory);
         var config = ConfigLoader.Load(saved, null, options.Overrides);
         if (ChangesModel(saved, config))

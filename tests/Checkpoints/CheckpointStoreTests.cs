@@ -188,7 +188,7 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    public void ASaveKilledWhileMovingTheNewCheckpointIntoPlaceIsFinishedOnLoad()
+    public void ASaveKilledWhileMovingTheNewCheckpointIntoPlaceIsFinishedByRecover()
     {
         CheckpointStore.Save(Directory, Sample());
         var second = Sample() with { StateJson = """{"step":240}""" };
@@ -201,6 +201,9 @@ public sealed class CheckpointStoreTests : IDisposable
         File.Move(Path.Combine(staging, CheckpointStore.ModelFile), Path.Combine(Directory, CheckpointStore.ModelFile), overwrite: true);
 
         Assert.Equal(CheckpointPresence.Finished, CheckpointStore.Presence(Directory));
+        Assert.Throws<CheckpointException>(() => CheckpointStore.Load(Directory));   // a reader changes nothing
+        Assert.True(System.IO.Directory.Exists(staging));
+        CheckpointStore.Recover(Directory);
         AssertSame(second, CheckpointStore.Load(Directory));
         Assert.False(System.IO.Directory.Exists(staging));
     }

@@ -38,4 +38,16 @@ public sealed class MetricsJsonTests
 
         Assert.Equal([(20, 2.1), (40, 2.1), (60, 2.0)], MetricsLog.Read(temp.Path).Select(r => (r.Step, r.ValLoss)));
     }
+
+    [Fact]
+    public void A_last_row_cut_short_by_a_kill_is_dropped_on_resume_not_a_crash()
+    {
+        using var temp = new TempDirectory();
+        MetricsLog.Append(temp.Path, new EvaluationReport(20, 0, 2.0, 2.1, 1e-3, 1000));
+        File.AppendAllText(Path.Combine(temp.Path, MetricsLog.FileName), """{"step":40,"epoch":0,"train_lo""");
+
+        MetricsLog.DropAfter(temp.Path, 40);
+
+        Assert.Equal([20], MetricsLog.Read(temp.Path).Select(r => r.Step));
+    }
 }
