@@ -1,13 +1,12 @@
 using Distributed.Models.Config;
 using Distributed.Models.Search;
-using Distributed.Tests.Deploy;
 
 namespace Distributed.Tests.Config;
 
 /// <summary>The configs/ a user starts from load, and the fast config is compared with its baseline on equal terms.</summary>
 public sealed class ShippedConfigTests
 {
-    private static string ConfigsFolder => Path.Combine(DeployManifests.RepositoryRoot(), "configs");
+    private static string ConfigsFolder => Path.Combine(Repository.Root(), "configs");
 
     public static TheoryData<string> Files() => [.. Directory.GetFiles(ConfigsFolder, "*.json").Select(path => Path.GetFileName(path)).Order()];
 

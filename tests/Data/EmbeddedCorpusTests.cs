@@ -25,13 +25,9 @@ public class EmbeddedCorpusTests
     public void The_repository_copy_is_the_one_embedded()
     {
         // data/tinyshakespeare.txt from the test's output folder up to the repository root.
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Distributed.sln")))
-        {
-            directory = directory.Parent;
-        }
-        Assert.NotNull(directory);
-        Assert.Equal(CorpusArgument.TinyShakespeareBytes(), File.ReadAllBytes(Path.Combine(directory.FullName, "data", "tinyshakespeare.txt")));
+        var root = Repository.Root();
+        Assert.True(File.Exists(Path.Combine(root, "Distributed.sln")));
+        Assert.Equal(CorpusArgument.TinyShakespeareBytes(), File.ReadAllBytes(Path.Combine(root, "data", "tinyshakespeare.txt")));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ internal sealed class DeployManifests
 
     public DeployManifests()
     {
-        Folder = Path.Combine(RepositoryRoot(), "deploy");
+        Folder = Path.Combine(Repository.Root(), "deploy");
         Files = Directory.GetFiles(Folder, "*.yaml").Select(Path.GetFileName).Where(f => f != Kustomization).Order().ToList()!;
         Objects = Files.SelectMany(file => Load(File.ReadAllText(Path.Combine(Folder, file)))).ToList();
     }
@@ -43,15 +43,5 @@ internal sealed class DeployManifests
         var arguments = Container(job).Args ?? [];
         var at = arguments.IndexOf(option);
         return at >= 0 && at + 1 < arguments.Count ? arguments[at + 1] : null;
-    }
-
-    public static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Distributed.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new DirectoryNotFoundException($"No Distributed.sln above {AppContext.BaseDirectory}.");
     }
 }

@@ -197,7 +197,7 @@ public sealed class ManifestTests
         var containerfile = File.ReadAllText(Path.Combine(_deploy.Folder, "Containerfile"));
         var publish = Regex.Match(containerfile, @"dotnet publish (\S+) .*-o (\S+)");
         Assert.True(publish.Success, "no `dotnet publish PROJECT ... -o DIR` in deploy/Containerfile");
-        var root = DeployManifests.RepositoryRoot();
+        var root = Repository.Root();
         Assert.True(File.Exists(Path.Combine(root, publish.Groups[1].Value)), $"{publish.Groups[1].Value} does not exist");
         foreach (Match copy in Regex.Matches(containerfile, @"(?m)^COPY (?!--from)(.+) \S+$"))
         {

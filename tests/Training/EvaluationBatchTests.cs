@@ -25,7 +25,7 @@ public sealed class EvaluationBatchTests
             return session.MeanLoss(windows);
         }
 
-        var whole = Score(batchSize: 1024, accumulation: 1);   // more than there are windows: one forward
+        var whole = Score(batchSize: 1024, accumulation: 1);   // capped at 64, still more than there are windows: one forward
         Assert.Equal(whole, Score(batchSize: 3, accumulation: 1), 5);
         Assert.Equal(whole, Score(batchSize: 12, accumulation: 4), 5);
         Assert.InRange(whole, 0.5 * Math.Log(tokenizer.VocabSize), 2 * Math.Log(tokenizer.VocabSize));   // an untrained model: near a uniform guess
