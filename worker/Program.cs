@@ -39,14 +39,18 @@ var transport = new Option<string>("--transport")
     DefaultValueFactory = _ => "auto",
 };
 transport.AcceptOnlyFromAmong("auto", "grpc", "shared-memory", "tcp");
+var ignoreSigint = new Option<bool>("--ignore-sigint")
+{
+    Description = "Ignore SIGINT (a terminal's Ctrl+C) and stop on SIGTERM or the coordinator's word only: for workers that a launcher started (train --workers N), which stops them through the run once their state is checkpointed.",
+};
 var root = new RootCommand("A data-parallel GPT training worker: joins a coordinator and trains its shard.")
 {
-    coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, rejoinTimeout, ca, tlsCert, tlsKey, transport,
+    coordinator, token, healthPort, healthBind, metricsPort, device, threads, name, timeout, rejoinTimeout, ca, tlsCert, tlsKey, transport, ignoreSigint,
 };
 root.SetAction(async (result, cancel) =>
 {
     // From the start: a stop at any moment, even while joining, ends with exit 0.
-    using var stop = StopSignal.Listen(cancel);
+    using var stop = StopSignal.Listen(cancel, interrupt: !result.GetValue(ignoreSigint));
     var secret = result.GetValue(token) ?? Environment.GetEnvironmentVariable(RunToken.EnvironmentVariable);
     if (string.IsNullOrEmpty(secret))
     {

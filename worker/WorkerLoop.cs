@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Distributed.Models.Config;
 using Distributed.Models.Data;
 using Distributed.Models.DataParallel;
+using Distributed.Models.Gpt;
 using Distributed.Models.Runtime;
 using Distributed.Models.Training;
 using Distributed.Models;
@@ -17,8 +18,9 @@ namespace Distributed.Worker;
 /// local replica up to the coordinator's state if needed, fetch the shard, and for every step compute
 /// the gradient with the training graph (as grad_accum_steps micro-batches, then one all-reduce),
 /// stream it in buckets, receive the averaged buckets and the step's closing message, and apply the
-/// same update as the coordinator. After an assignment that
-/// ends at an evaluation (validate_at_end), score the validation shard and report it.
+/// update (every member applies the same one; the coordinator applies none). After an assignment that
+/// ends at an evaluation (validate_at_end), score the validation shard and report it; when asked, send
+/// the coordinator this replica's state (for a checkpoint or a joiner).
 /// </summary>
 public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, WorkerMetrics metrics, ILogger<WorkerLoop> log)
 {
@@ -217,7 +219,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
     /// <summary>Takes and carries out one assignment; returns an exit code when the run is over for this worker.</summary>
     private async Task<int?> NextAsync(CoordinatorLink link, JoinReply join, WorkerTraining training, CancellationToken cancel)
     {
-        var assignment = await link.Client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId },
+        var assignment = await link.Client.NextAssignmentAsync(new AssignmentRequest { WorkerId = join.WorkerId, StateStep = training.StateStep },
             deadline: link.Deadline, cancellationToken: cancel);
         switch (assignment.Kind)
         {
@@ -228,6 +230,9 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
                 return 0;
             case Assignment.Types.Kind.Wait:
                 await Task.Delay(assignment.RetryAfterMs, cancel);
+                return null;
+            case Assignment.Types.Kind.UploadState:
+                await training.UploadStateAsync(assignment.FirstStep, cancel);
                 return null;
         }
         health.Serving();
@@ -282,6 +287,9 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
 
         /// <summary>The join this worker's current membership came from.</summary>
         public JoinReply Join => join;
+
+        /// <summary>Optimizer steps in this replica of the run's state, as told to the coordinator; -1 when not (yet) the run's.</summary>
+        public long StateStep => _stateStep;
 
         /// <summary>
         /// Carries the replica and sessions over to a new membership of the same run (a restarted coordinator): a
@@ -431,6 +439,37 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             _stateStep = step;
             _replica.Optimizer.RestoreSteps(step);
             log.LogInformation("Received the coordinator's state at step {Step}", step);
+        }
+
+        /// <summary>
+        /// Sends this replica's state (of <paramref name="step"/> steps) to the coordinator, which asked for it: it keeps
+        /// no state of its own in step, and needs one for a checkpoint, a joiner or a lost member's validation share.
+        /// </summary>
+        public async Task UploadStateAsync(int step, CancellationToken cancel)
+        {
+            if (_stateStep != step)
+            {
+                throw new InvalidOperationException($"The coordinator asked for the state of step {step}, but this worker holds step {_stateStep}.");
+            }
+            var clock = Stopwatch.StartNew();
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            using var call = link.Client.UploadState(cancellationToken: idle.Token);
+            foreach (var (name, buffer) in _replica.StateBuffers)
+            {
+                foreach (var (offset, chunk, sha256) in Chunks.Of(new FloatBytes(buffer.Data).Memory))
+                {
+                    idle.CancelAfter(link.Timeout);   // each chunk within the run's timeout, as the coordinator expects
+                    await call.RequestStream.WriteAsync(new StateChunk
+                    {
+                        WorkerId = join.WorkerId, Step = step, Tensor = name, Offset = offset / sizeof(float), Data = chunk,
+                        TotalElements = buffer.Data.Length, Sha256 = sha256,
+                    }, idle.Token);
+                }
+            }
+            idle.CancelAfter(link.Timeout);
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseAsync;
+            log.LogInformation("Sent this worker's state of step {Step} to the coordinator in {Seconds:F1} s", step, clock.Elapsed.TotalSeconds);
         }
 
         private async Task<(WindowShard Train, WindowShard Validation)> FetchShardAsync(long generation, CancellationToken cancel)

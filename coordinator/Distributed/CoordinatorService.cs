@@ -47,13 +47,14 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
 
     public override Task<Assignment> NextAssignment(AssignmentRequest request, ServerCallContext context)
     {
-        var next = run.NextAssignment(Caller(request.WorkerId, context));
+        var next = run.NextAssignment(Caller(request.WorkerId, context), request.StateStep);
         return Task.FromResult(new Assignment
         {
             Kind = next.Kind switch
             {
                 AssignmentKind.Train => Assignment.Types.Kind.Train,
                 AssignmentKind.Wait => Assignment.Types.Kind.Wait,
+                AssignmentKind.UploadState => Assignment.Types.Kind.UploadState,
                 _ => Assignment.Types.Kind.Stop,
             },
             Generation = next.Generation,
@@ -84,6 +85,42 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
                     Step = download.Step, Tensor = name, Offset = offset / sizeof(float), Data = chunk, TotalElements = data.Length, Sha256 = sha256,
                 }, context.CancellationToken);
             }
+        }
+    }
+
+    /// <summary>A member's state, asked of it with an upload assignment: chunks into the run's buffers, each within the run's timeout.</summary>
+    public override async Task<StateReceived> UploadState(IAsyncStreamReader<StateChunk> requestStream, ServerCallContext context)
+    {
+        try
+        {
+            if (!await Next(requestStream, run.Options.Timeout, context.CancellationToken, CancellationToken.None))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "An empty state upload; send the state's chunks."));
+            }
+            var first = requestStream.Current;
+            var caller = Caller(first.WorkerId, context);
+            using var upload = run.BeginStateUpload(caller, first.Step);
+            for (var chunk = first; ; chunk = requestStream.Current)
+            {
+                if (chunk.WorkerId != caller.Id || chunk.Step != upload.Step)
+                {
+                    run.RejectStateUpload(caller, $"a state chunk in the name of '{Membership.Shorten(chunk.WorkerId)}' of step {chunk.Step}, in its upload of step {upload.Step}");
+                }
+                if (upload.Put(chunk.Tensor, chunk.Offset, chunk.Data.Span, chunk.TotalElements, chunk.Sha256) is { } problem)
+                {
+                    run.RejectStateUpload(caller, problem);
+                }
+                if (!await Next(requestStream, run.Options.Timeout, context.CancellationToken, CancellationToken.None))
+                {
+                    break;
+                }
+            }
+            run.CompleteStateUpload(caller, upload);
+            return new StateReceived();
+        }
+        catch (TimeoutException e)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
         }
     }
 
@@ -310,7 +347,9 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         }
         catch (OperationCanceledException) when (!call.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
-            throw new TimeoutException($"no gradient bucket for {idle.TotalSeconds:F0} s on an open all-reduce stream");
+            throw new TimeoutException(typeof(T) == typeof(GradientBucket)
+                ? $"no gradient bucket for {idle.TotalSeconds:F0} s on an open all-reduce stream"
+                : $"no state chunk for {idle.TotalSeconds:F0} s on an open state upload");
         }
     }
 }

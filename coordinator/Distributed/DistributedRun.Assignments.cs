@@ -2,10 +2,11 @@ using Distributed.Models.Training;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>What members are handed: assignments (cut by the step schedule), a copy of the replica's state, their shards.</summary>
+/// <summary>What members are handed: assignments (cut by the step schedule), a copy of the run's state, their shards.</summary>
 public sealed partial class DistributedRun
 {
-    public WorkAssignment NextAssignment(WorkerSlot caller)
+    /// <param name="stateStep">The optimizer steps in the caller's replica of the run's state, as it says; -1 when it holds none.</param>
+    public WorkAssignment NextAssignment(WorkerSlot caller, long stateStep)
     {
         lock (_gate)
         {
@@ -15,9 +16,19 @@ public sealed partial class DistributedRun
             {
                 return WorkAssignment.Stop($"dropped: {caller.DropReason}");
             }
+            caller.StateStep = stateStep;
+            if (ShouldUpload(caller))
+            {
+                _uploader = caller;
+                _log.LogInformation("Asking {Worker} for its state of step {Step}", caller, _position.Step);
+                return WorkAssignment.Upload(_position.Step);
+            }
             if (_phase == RunPhase.Done)
             {
-                return WorkAssignment.Stop("the run is over");
+                // A holder stays at hand while another one's upload for the last checkpoint is under way.
+                return _pendingCheckpoint is not null && _uploader is not null && stateStep == _position.Step
+                    ? WorkAssignment.Wait(RetryAfter)
+                    : WorkAssignment.Stop("the run is over");
             }
             TryStart(now);
             if (caller.Rank < 0 || _phase != RunPhase.Training)
@@ -42,7 +53,8 @@ public sealed partial class DistributedRun
     }
 
     /// <summary>
-    /// A copy of the replica's parameters and optimizer moments for a member of the current generation,
+    /// A copy of the run's parameters and optimizer moments for a member of the current generation, once
+    /// the coordinator's copy holds the run's step (waiting up to --timeout for a member's upload),
     /// holding one of <see cref="MaxStateDownloads"/> slots until disposed.
     /// </summary>
     public async Task<StateDownload> BeginStateDownload(WorkerSlot caller, CancellationToken cancel)
@@ -80,15 +92,42 @@ public sealed partial class DistributedRun
         }
         try
         {
-            lock (_gate)
+            var giveUp = DateTime.UtcNow + _options.Timeout;
+            while (true)
             {
-                RequireMember(caller, null);
-                var tensors = Replica.StateBuffers.Select(b => (b.Name, (float[])b.Buffer.Data.Clone())).ToList();
-                return new StateDownload(_position.Step, tensors, () =>
+                Task arrived;
+                lock (_gate)
                 {
-                    release();
-                    _stateDownloads.Release();
-                });
+                    RequireMember(caller, null);
+                    if (StateIsCurrent)
+                    {
+                        var tensors = Replica.StateBuffers.Select(b => (b.Name, (float[])b.Buffer.Data.Clone())).ToList();
+                        caller.StateStep = _copyState.Step;
+                        return new StateDownload(_copyState.Step, tensors, () =>
+                        {
+                            release();
+                            _stateDownloads.Release();
+                        });
+                    }
+                    arrived = _stateArrived.Task;   // a member holding the run's step is asked for its state (ShouldUpload)
+                    _downloadsWaiting++;
+                }
+                try
+                {
+                    var left = giveUp - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero || await Task.WhenAny(arrived, Task.Delay(left, cancel)) != arrived)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        throw new Refusal(RefusalKind.Busy, $"No member sent the run's state of step {CompletedSteps} within --timeout {_options.Timeout.TotalSeconds:0.#} s; try again.").ToException();
+                    }
+                }
+                finally
+                {
+                    lock (_gate)
+                    {
+                        _downloadsWaiting--;
+                    }
+                }
             }
         }
         catch

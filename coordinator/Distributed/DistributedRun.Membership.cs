@@ -36,6 +36,7 @@ public sealed partial class DistributedRun
             EndRun(interrupted: true, checkpoint: true);   // consistent: a step in flight was never applied
             return;
         }
+        RewindIfStateLost(members);
         _membership.NewGeneration(members);
         _layout = new DataParallelLayout(members.Count, Config.BatchSize, Config.GradAccumSteps);
         _reduction.Begin(_position.Step, _layout, newGeneration: true);
@@ -56,6 +57,14 @@ public sealed partial class DistributedRun
         {
             _log.LogWarning("Lost {Worker}: {Reason}", slot, reason);
             _metrics?.WorkersChanged(_membership.Live.Count(), lost: _phase != RunPhase.Done);
+        }
+        if (_uploader == slot)
+        {
+            _uploader = null;   // its upload, if under way, is refused when it ends
+        }
+        if (_phase == RunPhase.Done && _pendingCheckpoint is not null && !AnyHolder)
+        {
+            CheckpointCopyInstead("the last worker that held it is gone");
         }
         if (!wasMember || _phase == RunPhase.Done)
         {
@@ -80,6 +89,12 @@ public sealed partial class DistributedRun
         else if (_membership.NextMembers(Environment.TickCount64, MaxMembers).Count < _options.MinWorkers)
         {
             Admit(Environment.TickCount64);   // ends the run: too few left even with the waiting workers
+        }
+        else if (_phase == RunPhase.Validating && !StateIsCurrent && !AnyHolder)
+        {
+            // Nobody can score the lost shares on the step's state any more: the step is trained again.
+            _log.LogWarning("The validation of step {Step} is abandoned: no live worker holds that step's state", _position.Step);
+            Admit(Environment.TickCount64);
         }
     }
 

@@ -3,7 +3,7 @@ using Distributed.Models.Training;
 
 namespace Distributed.Coordinator.Distributed;
 
-/// <summary>The all-reduce of each step: buckets in, the replica's update on the run's loop, the step's closing out.</summary>
+/// <summary>The all-reduce of each step: buckets in, the step's closing out on the run's loop.</summary>
 public sealed partial class DistributedRun
 {
     /// <summary>Where the reduction also writes every reduced bucket (the shared-memory plane's file).</summary>
@@ -172,7 +172,7 @@ public sealed partial class DistributedRun
         }
     }
 
-    /// <summary>On the run's loop: the step's gradient is complete; apply it and close the step for every member.</summary>
+    /// <summary>On the run's loop: the step's gradient is complete; close the step for every member (each applies it).</summary>
     private void FinishStep(long generation, int step)
     {
         lock (_gate)
@@ -184,11 +184,14 @@ public sealed partial class DistributedRun
             var clipScale = Optimizer.ClipScaleOf(_reduction.SumOfSquares, Config.GradClip);
             var learningRate = _learningRate.At(step);
             var loss = _reduction.Loss;
-            // The members go on with the next step while the coordinator's replica takes this one: the
-            // closing goes out first. Nothing reads the gradient buffer until the update is done, as the
-            // next step's buckets wait for the run's lock.
+            // Each member applies the step to its own replica; the coordinator takes no optimizer step
+            // (its copy of the state comes from a member when needed: DistributedRun.State.cs). Every
+            // member sent this step's gradient, so each held the step's state: now the next one's.
             _reduction.SendStepClosed(new StepClosed(step, learningRate, clipScale, loss));
-            Replica.Apply(clipScale, learningRate);
+            foreach (var member in _membership.Members)
+            {
+                member.StateStep = step + 1;
+            }
             _initialState = false;
             var cpu = Environment.CpuUsage.TotalTime;   // no Process object per step
             (_cpuAfterFirstStep, _cpuAfterLastStep, _stepsAfterFirst) = _cpuAfterFirstStep is null ? (cpu, cpu, 0) : (_cpuAfterFirstStep, cpu, _stepsAfterFirst + 1);

@@ -47,12 +47,12 @@ public sealed partial class DistributedRun
         }
     }
 
-    /// <summary>On the run's loop: scores a lost member's share of the validation windows on the replica.</summary>
+    /// <summary>On the run's loop, once the coordinator's copy holds the run's step: scores a lost member's share of the validation windows on it.</summary>
     private void ScoreLocally(ValidationRound round, int rank)
     {
         var windows = round.Layout.ValidationWindows(round.Windows.Count, rank);
         var tokens = (long)windows.Length * Config.MaxSequenceLength;
-        Post(() =>
+        WhenStateCurrent(() =>
         {
             var loss = 0.0;
             if (windows.Length > 0)
@@ -75,7 +75,7 @@ public sealed partial class DistributedRun
         });
     }
 
-    /// <summary>On the run's loop: reports the validation, writes metrics and a checkpoint from a snapshot, and goes on (or ends).</summary>
+    /// <summary>On the run's loop: reports the validation, queues metrics and a checkpoint (of a member's state), and goes on (or ends).</summary>
     private void FinishValidation(ValidationRound round)
     {
         EvaluationReport report;
@@ -92,7 +92,7 @@ public sealed partial class DistributedRun
             report = new EvaluationReport(_position.Step, _position.Epoch, _lastTrainLoss, _lastValLoss, _learningRate.At(Math.Max(0, _position.Step - 1)),
                 _intervalSteps * (double)Config.BatchSize * Config.MaxSequenceLength / Math.Max(trainSeconds - _intervalStartSeconds, 1e-9));
             (_intervalLoss, _intervalSteps, _intervalStartSeconds) = (0, 0, trainSeconds);
-            SaveCheckpoint(report);
+            RequestCheckpoint(report);
         }
         Validated?.Invoke(report);
         var stopReason = StopRule?.Invoke(report);

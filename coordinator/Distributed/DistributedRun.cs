@@ -14,12 +14,13 @@ namespace Distributed.Coordinator.Distributed;
 /// <summary>
 /// The coordinator's state machine for one data-parallel run, in the run's own terms (it speaks no
 /// gRPC): wait for enough workers that ask for work, then for each generation hand every member its
-/// shard, all-reduce every step (<see cref="StepReduction"/>), apply it to the coordinator's replica,
+/// shard, all-reduce every step (<see cref="StepReduction"/>; the members apply it, each to its replica),
 /// score the validation split at the <see cref="StepSchedule"/>'s points (<see cref="ValidationRound"/>)
-/// and checkpoint. Who takes part is <see cref="Membership"/>'s; patience is <see cref="LivenessWatch"/>'s.
+/// and checkpoint a member's state (DistributedRun.State.cs). Who takes part is <see cref="Membership"/>'s;
+/// patience is <see cref="LivenessWatch"/>'s.
 ///
 /// Threads: request threads only update state under the run's lock and return, or refuse with a
-/// <see cref="RunRefusedException"/>. The heavy work (the replica's optimizer step, the end of a
+/// <see cref="RunRefusedException"/>. The heavy work (closing a step, the end of a
 /// validation, scoring a lost worker's windows, observers) runs on the run's own loop, and files are
 /// written by the <see cref="CheckpointWriter"/> from snapshots.
 /// </summary>
@@ -45,7 +46,7 @@ public sealed partial class DistributedRun : IDisposable
     private readonly TaskCompletionSource<RunSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly int _firstStep;
-    private bool _initialState;   // the replica is still the seed's initialisation: workers build it instead of downloading it
+    private bool _initialState;   // the run's state is still the seed's initialisation: workers build it instead of downloading it
 
     private RunPhase _phase = RunPhase.WaitingForWorkers;
     private SchedulePosition _position;
@@ -65,7 +66,7 @@ public sealed partial class DistributedRun : IDisposable
     private int _stepsAfterFirst;
     private double _lastValLoss = double.NaN, _lastTrainLoss = double.NaN;
 
-    /// <summary>At most this many state downloads (a copy of the replica each) at once.</summary>
+    /// <summary>At most this many state downloads (a copy of the state each) at once.</summary>
     public const int MaxStateDownloads = 2;
 
     public DistributedRun(GptConfig config, ITokenizer tokenizer, EpochSampler sampler, DistributedRunOptions options,
@@ -95,6 +96,7 @@ public sealed partial class DistributedRun : IDisposable
             (_tokens, _priorSeconds) = (state.Tokens, state.Seconds);
         }
         _firstStep = _position.Step;
+        _copyState = StateNow();
         _initialState = resume is null;
         _loopTask = Task.Factory.StartNew(RunLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _watchTask = Task.Run(WatchAsync);
@@ -113,6 +115,7 @@ public sealed partial class DistributedRun : IDisposable
 
     public DistributedRunOptions Options => _options;
 
+    /// <summary>The coordinator's copy of the run's state: the seed's or checkpoint's, then a member's (see <see cref="StateCopyStep"/>).</summary>
     public ModelReplica Replica { get; }
 
     public StepSchedule Schedule { get; }
@@ -206,7 +209,7 @@ public sealed partial class DistributedRun : IDisposable
         }
     }
 
-    /// <summary>Stops the run between two steps (Ctrl+C, SIGTERM): checkpoints the replica where it stands; workers are told to stop.</summary>
+    /// <summary>Stops the run between two steps (Ctrl+C, SIGTERM): checkpoints the run where it stands (a member's state); workers are told to stop.</summary>
     public RunSummary Interrupt()
     {
         lock (_gate)
@@ -220,51 +223,30 @@ public sealed partial class DistributedRun : IDisposable
         return _completion.Task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Under the lock: the run is over; its summary is published once the files queued before it are written.</summary>
+    /// <summary>Under the lock: the run is over; its summary is published once its checkpoint and the files queued before it are written.</summary>
     private void EndRun(bool interrupted, bool checkpoint, string? stoppedEarly = null)
     {
         _phase = RunPhase.Done;
         _trainClock.Stop();
         CloseLinks();
         var steps = _position.Step - _firstStep;
-        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, replica update, gRPC, evaluation, files); peak RSS {Rss} MB",
+        _log.LogInformation("Coordinator CPU time: {Cpu:F1} ms per step over {Steps} steps (the whole process: reduction, gRPC, state copies, evaluation, files); peak RSS {Rss} MB",
             Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds / Math.Max(1, steps), steps, Process.GetCurrentProcess().PeakWorkingSet64 >> 20);
         if (_stepsAfterFirst > 0 && _cpuAfterFirstStep is { } first)
         {
-            _log.LogInformation("Coordinator CPU time per training step, after the first: {Cpu:F1} ms over {Steps} steps (reduction, replica update, transport; evaluations between them included)",
+            _log.LogInformation("Coordinator CPU time per training step, after the first: {Cpu:F1} ms over {Steps} steps (reduction, transport; evaluations and state copies between them included)",
                 (_cpuAfterLastStep - first).TotalMilliseconds / _stepsAfterFirst, _stepsAfterFirst);
         }
         var seconds = _priorSeconds + _trainClock.Elapsed.TotalSeconds;
         var summary = new RunSummary(_lastValLoss, _lastTrainLoss, _tokens / Math.Max(seconds, 1e-9), seconds, _position.Step,
             Replica.Layout.TotalLength, interrupted) { StoppedEarly = stoppedEarly };
-        var written = checkpoint ? SaveCheckpoint(report: null) : _writer.Enqueue(() => { });
-        written.ContinueWith(_ => _completion.TrySetResult(summary), TaskScheduler.Default);
-    }
-
-    /// <summary>Under the lock: queues the metrics row (if any) and a checkpoint of the replica as it stands now.</summary>
-    private Task SaveCheckpoint(EvaluationReport? report)
-    {
-        var snapshot = ReplicaSnapshot.Copy(Replica);
-        var state = new TrainingState
+        if (checkpoint)
         {
-            Step = _position.Step,
-            Epoch = _position.Epoch,
-            BatchInEpoch = _position.StepInEpoch,
-            Seconds = _priorSeconds + _trainClock.Elapsed.TotalSeconds,
-            Tokens = _tokens,
-            RngState = new Rng(Config.Seed).State,   // workers draw dropout masks from (seed, step, rank)
-        };
-        var directory = _options.OutputDirectory;
-        return _writer.Enqueue(() =>
-        {
-            if (report is not null)
-            {
-                MetricsLog.Append(directory, report);
-            }
-            var clock = Stopwatch.StartNew();
-            TrainingJob.SaveCheckpoint(directory, snapshot, state, _tokenizer);
-            _metrics?.CheckpointWritten(clock.Elapsed);
-        });
+            RequestCheckpoint(report: null);
+        }
+        _endSummary = summary;
+        AwaitFinalState();
+        PublishIfEnded();
     }
 
     public void Dispose()

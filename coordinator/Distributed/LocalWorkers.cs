@@ -48,10 +48,12 @@ public sealed class LocalWorkers : IDisposable
     /// <summary>
     /// Worker <paramref name="k"/>'s command line: its coordinator, threads, name, timeout, (given devices) --device and (with
     /// <paramref name="metrics"/>) --metrics-port 0. No rejoining: a restarted `train` starts workers of its own, on another port and token.
+    /// --ignore-sigint: a Ctrl+C reaches the workers too (one process group), but the launcher stops them, once one has sent
+    /// its state for the checkpoint (the workers hold the run's state, not the coordinator).
     /// </summary>
     public static IReadOnlyList<string> Arguments(int k, Uri coordinator, int threadsEach, TimeSpan timeout, IReadOnlyList<string>? devices = null, bool metrics = false)
         => ["--coordinator", coordinator.ToString(), "--threads", threadsEach.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--rejoin-timeout", "0",
+            "--name", $"worker-{k}", "--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--rejoin-timeout", "0", "--ignore-sigint",
             .. devices is null ? [] : new[] { "--device", devices[k] },
             .. metrics ? new[] { "--metrics-port", "0" } : []];
 

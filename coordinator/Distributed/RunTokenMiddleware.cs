@@ -22,7 +22,7 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, int h
 {
     /// <summary>
     /// Kestrel's request body limit: a control message (join, heartbeat, assignment, report, a health
-    /// check) is a few hundred bytes. Only AllReduce is let past it.
+    /// check) is a few hundred bytes. Only AllReduce and UploadState are let past it.
     /// </summary>
     public const long ControlBodyBytes = 64 << 10;
 
@@ -33,6 +33,8 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, int h
     private static readonly string HealthCheckPath = $"/{Grpc.Health.V1.Health.Descriptor.FullName}/Check";
 
     private static readonly string AllReducePath = $"/{Protocol.V1.Coordinator.Descriptor.FullName}/{nameof(Protocol.V1.Coordinator.CoordinatorClient.AllReduce)}";
+
+    private static readonly string UploadStatePath = $"/{Protocol.V1.Coordinator.Descriptor.FullName}/{nameof(Protocol.V1.Coordinator.CoordinatorClient.UploadState)}";
 
     private const string TokenRefusal = $"Missing or wrong run token: pass the coordinator's token with --token or ${RunToken.EnvironmentVariable}.";
 
@@ -68,6 +70,15 @@ public sealed class RunTokenMiddleware(RequestDelegate next, string token, int h
             if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
             {
                 rate.MinDataRate = null;
+            }
+        }
+        else if (string.Equals(path, UploadStatePath, StringComparison.OrdinalIgnoreCase))
+        {
+            // A member's whole state, asked of it: sized by the run (the upload takes no more than the
+            // model's buffers hold, and only from the member asked), so no total limit; the rate one stays.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = null;
             }
         }
         else if (await AnnouncedMessageBytes(context) is > ControlBodyBytes and var announced)

@@ -14,6 +14,9 @@ public enum AssignmentKind
 
     /// <summary>The run is over for this worker: leave.</summary>
     Stop,
+
+    /// <summary>Send the coordinator this worker's state (of <see cref="WorkAssignment.FirstStep"/> steps), then ask again.</summary>
+    UploadState,
 }
 
 /// <summary>Where a worker stands in the run: what to do next.</summary>
@@ -50,9 +53,11 @@ public sealed record WorkAssignment(AssignmentKind Kind)
     public static WorkAssignment Stop(string reason) => new(AssignmentKind.Stop) { Reason = reason };
 
     public static WorkAssignment Wait(TimeSpan retryAfter) => new(AssignmentKind.Wait) { RetryAfter = retryAfter };
+
+    public static WorkAssignment Upload(int step) => new(AssignmentKind.UploadState) { FirstStep = step };
 }
 
-/// <summary>A copy of the replica's state for one download, holding one of the bounded download slots until disposed.</summary>
+/// <summary>A copy of the coordinator's state for one download, holding one of the bounded download slots until disposed.</summary>
 public sealed class StateDownload(long step, IReadOnlyList<(string Name, float[] Data)> tensors, Action release) : IDisposable
 {
     private Action? _release = release;

@@ -58,6 +58,12 @@ public sealed class WorkerSlot
     /// <summary>Under the run's lock: a state download of this worker is under way (one at a time).</summary>
     public bool Downloading { get; set; }
 
+    /// <summary>
+    /// Under the run's lock: the optimizer steps in this worker's replica, as it last said when asking for
+    /// work and as the steps closed since (-1: it holds none of the run's state).
+    /// </summary>
+    public long StateStep { get; set; } = -1;
+
     public void Attach(IGradientLink link, long generation) => (Link, LinkGeneration) = (link, generation);
 
     /// <summary>Closes and forgets the link, if it is <paramref name="link"/> (or any, when null).</summary>

@@ -5,7 +5,8 @@ namespace Distributed.Models.Training;
 /// <summary>
 /// A replica's checkpointed state at one moment: its parameters and optimizer buffers.
 /// <see cref="Of"/> views the live buffers (for a caller that waits for the write, like the
-/// single-process trainer); <see cref="Copy"/> copies them, so a writer can save while training goes on.
+/// single-process trainer); <see cref="Copy"/> copies them, so a writer can save while training goes on;
+/// <see cref="Blank"/> is one to fill with a state that arrives from another process.
 /// </summary>
 public sealed class ReplicaSnapshot
 {
@@ -21,10 +22,17 @@ public sealed class ReplicaSnapshot
     /// <summary>The optimizer buffers as named tensors, as <see cref="Optimizer.State"/> names them.</summary>
     public IEnumerable<(string Name, ParameterView View, FlatBuffer Buffer)> OptimizerState => Optimizer.NamedViews(OptimizerBuffers);
 
+    /// <summary>Parameters, then the optimizer's buffers, named as <see cref="ModelReplica.StateBuffers"/> names them.</summary>
+    public IEnumerable<(string Name, FlatBuffer Buffer)> StateBuffers => [(ModelReplica.ParametersName, Parameters), .. OptimizerBuffers];
+
     public static ReplicaSnapshot Of(ModelReplica replica) => new(replica.Config, replica.Parameters, replica.Optimizer.Buffers);
 
     public static ReplicaSnapshot Copy(ModelReplica replica)
         => new(replica.Config, Clone(replica.Parameters), replica.Optimizer.Buffers.Select(b => (b.Name, Clone(b.Buffer))).ToList());
+
+    /// <summary>Zeroed buffers shaped as <paramref name="replica"/>'s state, to be filled (a state arriving from elsewhere).</summary>
+    public static ReplicaSnapshot Blank(ModelReplica replica)
+        => new(replica.Config, new FlatBuffer(replica.Layout), replica.Optimizer.Buffers.Select(b => (b.Name, new FlatBuffer(b.Buffer.Layout))).ToList());
 
     private static FlatBuffer Clone(FlatBuffer source)
     {

@@ -11,14 +11,17 @@ public static class Chunks
 {
     public const int Bytes = 1 << 20;
 
-    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(byte[] blob)
+    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(byte[] blob) => Of(blob.AsMemory());
+
+    /// <summary>The chunks of <paramref name="blob"/>, read in place (each chunk is one copy).</summary>
+    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(ReadOnlyMemory<byte> blob)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(blob));
+        var hash = Convert.ToHexStringLower(SHA256.HashData(blob.Span));
         for (long offset = 0; offset < blob.Length || offset == 0; offset += Bytes)
         {
             var length = (int)Math.Min(Bytes, blob.Length - offset);
             var last = offset + length >= blob.Length;
-            yield return (offset, ByteString.CopyFrom(blob, (int)offset, length), last ? hash : "");
+            yield return (offset, ByteString.CopyFrom(blob.Span.Slice((int)offset, length)), last ? hash : "");
             if (last)
             {
                 yield break;
@@ -27,9 +30,12 @@ public static class Chunks
     }
 
     /// <summary>Assembles chunks into <paramref name="blob"/> and, at the last one, checks the hash.</summary>
-    public static bool Put(byte[] blob, long offset, ByteString chunk, string sha256, string what)
+    public static bool Put(byte[] blob, long offset, ByteString chunk, string sha256, string what) => Put(blob.AsSpan(), offset, chunk.Span, sha256, what);
+
+    /// <inheritdoc cref="Put(byte[], long, ByteString, string, string)"/>
+    public static bool Put(Span<byte> blob, long offset, ReadOnlySpan<byte> chunk, string sha256, string what)
     {
-        chunk.Span.CopyTo(blob.AsSpan((int)offset));
+        chunk.CopyTo(blob[(int)offset..]);
         if (sha256.Length == 0)
         {
             return false;

@@ -14,14 +14,19 @@ public sealed class StopSignal : IDisposable
     private readonly PosixSignalRegistration[] _registrations;
     private string? _received;
 
-    private StopSignal(CancellationToken also)
+    private StopSignal(CancellationToken also, bool interrupt)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(also);
-        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, interrupt ? OnSignal : context => context.Cancel = true),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
     }
 
-    /// <summary>Starts listening; <paramref name="also"/> stops as well (e.g. a caller's own cancellation).</summary>
-    public static StopSignal Listen(CancellationToken also = default) => new(also);
+    /// <summary>
+    /// Starts listening; <paramref name="also"/> stops as well (e.g. a caller's own cancellation). Without
+    /// <paramref name="interrupt"/>, SIGINT is ignored: a terminal's Ctrl+C reaches a launcher's whole process
+    /// group, and the launcher (train --workers N) stops its workers through the run, after their state is saved.
+    /// </summary>
+    public static StopSignal Listen(CancellationToken also = default, bool interrupt = true) => new(also, interrupt);
 
     /// <summary>Fires at the first SIGINT or SIGTERM.</summary>
     public CancellationToken Token => _stop.Token;

@@ -142,7 +142,7 @@ public sealed class DistributedRunTests
         var la = h.Open(a, ta);
         h.Open(b, tb);
         var spare = h.Join("spare");
-        Assert.Equal(AssignmentKind.Wait, h.Run.NextAssignment(spare).Kind);   // ready, waiting for a place
+        Assert.Equal(AssignmentKind.Wait, h.Ask(spare).Kind);   // ready, waiting for a place
 
         h.SendGradient(a, ta, 0, 1f);
         h.Run.Leave(b, "SIGTERM");
@@ -202,13 +202,15 @@ public sealed class DistributedRunTests
 
         var forged = Assert.Throws<RunRefusedException>(() => h.Run.ReportValidation(b, tb.Generation, 1.0, shareTokens + 8));
         h.Run.ReportValidation(a, ta.Generation, 2.0 * shareTokens, shareTokens);
+        // The coordinator scores b's share on the step's state, which it asks of a (it keeps none of its own in step).
+        Assert.Equal(AssignmentKind.UploadState, h.Ask(a).Kind);
         h.Until(() => validated.Count == 1, "the validation finished");
 
         Assert.Equal(RefusalKind.InvalidData, forged.Refusal.Kind);
         Assert.True(b.Dropped);   // a forged share drops its sender; the coordinator scored it instead
         Assert.True(ta.ValidateAtEnd);
         Assert.Equal(2, validated[0].Step);
-        // The token-weighted mean of a's reported share and b's, which the coordinator scored on its replica.
+        // The token-weighted mean of a's reported share and b's, which the coordinator scored on a's state.
         var bWindows = new Models.DataParallel.DataParallelLayout(2, 4).ValidationWindows(h.ValidationWindows, 1);
         using var scorer = new Models.Runtime.GptEvaluationSession(h.Run.Config, h.Run.Replica.Parameters, threads: 1);
         var bLoss = scorer.MeanLoss(new Models.DataParallel.WindowSubset(h.Sampler.Validation, bWindows));
@@ -280,7 +282,7 @@ public sealed class DistributedRunTests
         Assert.True(summary.Interrupted);
         Assert.True(double.IsNaN(summary.ValLoss));
         Assert.True(File.Exists(Path.Combine(h.Directory, "manifest.json")));
-        Assert.Equal(AssignmentKind.Stop, h.Run.NextAssignment(a).Kind);
+        Assert.Equal(AssignmentKind.Stop, h.Ask(a).Kind);
     }
 
     [Fact]

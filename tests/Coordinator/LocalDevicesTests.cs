@@ -68,7 +68,7 @@ public class LocalDevicesTests
         string[] devices = ["cuda:1", "cuda:0"];
         var first = LocalWorkers.Arguments(0, new Uri("http://127.0.0.1:5000"), 4, TimeSpan.FromSeconds(10), devices);
         var second = LocalWorkers.Arguments(1, new Uri("http://127.0.0.1:5000"), 4, TimeSpan.FromSeconds(10), devices);
-        Assert.Equal(["--coordinator", "http://127.0.0.1:5000/", "--threads", "4", "--name", "worker-0", "--timeout", "10", "--rejoin-timeout", "0", "--device", "cuda:1"], first);
+        Assert.Equal(["--coordinator", "http://127.0.0.1:5000/", "--threads", "4", "--name", "worker-0", "--timeout", "10", "--rejoin-timeout", "0", "--ignore-sigint", "--device", "cuda:1"], first);
         Assert.Equal(["--device", "cuda:0"], second.TakeLast(2));
     }
 

@@ -11,7 +11,7 @@ public sealed class RosterTests
         using var h = new RunHarness(workers: 2);
         var (a, b, c) = (h.Join("a"), h.Join("b"), h.Join("c"));
         h.AssignedBoth(a, b);
-        Assert.Equal(AssignmentKind.Wait, h.Run.NextAssignment(c).Kind);   // the run has its two members
+        Assert.Equal(AssignmentKind.Wait, h.Ask(c).Kind);   // the run has its two members
 
         Assert.Equal([("a", 0, "ok"), ("b", 1, "ok"), ("c", -1, "waiting")], h.Run.Roster().Select(w => (w.Name, w.Rank, w.Health)));
 

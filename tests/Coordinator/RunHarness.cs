@@ -47,7 +47,77 @@ internal sealed class RunHarness : IDisposable
 
     public int Parameters => (int)Run.Replica.Layout.TotalLength;
 
-    public WorkerSlot Join(string name) => Run.Join(name, "cpu", 1).Worker;
+    public WorkerSlot Join(string name)
+    {
+        var worker = Run.Join(name, "cpu", 1).Worker;
+        _joined.Add(worker);
+        return worker;
+    }
+
+    private readonly ConcurrentBag<WorkerSlot> _joined = [];
+
+    // What each simulated worker was assigned and the links it opened: the step its replica would hold.
+    private readonly ConcurrentDictionary<WorkerSlot, int> _assignedStep = new();
+    private readonly ConcurrentDictionary<WorkerSlot, ConcurrentBag<RecordingLink>> _links = new();
+
+    /// <summary>The optimizer steps a simulated worker's replica would hold: its assignment's first step, then each step closed to it.</summary>
+    public long StateOf(WorkerSlot worker)
+    {
+        var closed = _links.TryGetValue(worker, out var links) ? links.SelectMany(l => l.Closed).Select(c => c.Step + 1).DefaultIfEmpty(-1).Max() : -1;
+        return Math.Max(_assignedStep.TryGetValue(worker, out var first) ? first : -1, closed);
+    }
+
+    /// <summary>Asks for work as the worker's loop would, telling the run the step its replica holds; sends its state when asked to.</summary>
+    public WorkAssignment Ask(WorkerSlot worker)
+    {
+        var next = Run.NextAssignment(worker, StateOf(worker));
+        if (next.Kind == AssignmentKind.UploadState)
+        {
+            Upload(worker, next.FirstStep);
+        }
+        else if (next.Kind == AssignmentKind.Train)
+        {
+            _assignedStep[worker] = next.FirstStep;
+        }
+        return next;
+    }
+
+    /// <summary>
+    /// Sends a simulated worker's state of <paramref name="step"/> steps, in chunks as the wire carries them. Its
+    /// values are the coordinator's copy as it stands (these workers train nothing), times <paramref name="scale"/>.
+    /// </summary>
+    public void Upload(WorkerSlot worker, long step, float scale = 1f)
+    {
+        using var upload = Run.BeginStateUpload(worker, step);
+        foreach (var (name, buffer) in Run.Replica.StateBuffers)
+        {
+            var values = buffer.Data.Select(v => v * scale).ToArray();
+            foreach (var (offset, chunk, sha256) in Chunks.Of(Bytes(values)))
+            {
+                if (upload.Put(name, offset / sizeof(float), chunk.Span, values.Length, sha256) is { } problem)
+                {
+                    throw new InvalidOperationException(problem);
+                }
+            }
+        }
+        Run.CompleteStateUpload(worker, upload);
+    }
+
+    /// <summary>Stops the run as Ctrl+C would, while the live workers answer, as their loops would, until it is over (bounded).</summary>
+    public RunSummary Interrupt(params WorkerSlot[] workers)
+    {
+        var stopping = Task.Run(Run.Interrupt);
+        var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!stopping.IsCompleted && DateTime.UtcNow < giveUp)
+        {
+            foreach (var worker in workers.Where(w => !w.Dropped))
+            {
+                Ask(worker);
+            }
+            Thread.Sleep(10);
+        }
+        return stopping.Wait(TimeSpan.FromSeconds(10)) ? stopping.Result : throw new TimeoutException($"The run did not stop within 20 s. Log:\n{Log}");
+    }
 
     /// <summary>Asks for work for every worker, as their loops would, until each is handed a training assignment (bounded).</summary>
     public WorkAssignment[] Assigned(params WorkerSlot[] workers)
@@ -62,7 +132,7 @@ internal sealed class RunHarness : IDisposable
             }
             for (var i = 0; i < workers.Length; i++)
             {
-                if (assignments[i] is null && Run.NextAssignment(workers[i]) is { Kind: not AssignmentKind.Wait } next)
+                if (assignments[i] is null && Ask(workers[i]) is { Kind: not (AssignmentKind.Wait or AssignmentKind.UploadState) } next)
                 {
                     assignments[i] = next;
                 }
@@ -79,6 +149,7 @@ internal sealed class RunHarness : IDisposable
     {
         var link = new RecordingLink();
         Run.OpenStream(worker, assignment.Generation, Run.Fingerprint, link);
+        _links.GetOrAdd(worker, _ => []).Add(link);
         return link;
     }
 
@@ -113,7 +184,7 @@ internal sealed class RunHarness : IDisposable
     {
         if (!Run.Completion.IsCompleted)
         {
-            Run.Interrupt();
+            Interrupt([.. _joined]);
         }
         Run.Dispose();
         _directory.Dispose();
