@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Distributed.Models.Gpt;
 using Distributed.Protocol;
 using Distributed.Protocol.V1;
 using Grpc.Core;
@@ -77,8 +78,7 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
         using var download = await run.BeginStateDownload(Caller(request.WorkerId, context), context.CancellationToken);
         foreach (var (name, data) in download.Tensors)
         {
-            var bytes = MemoryMarshal.AsBytes(data.AsSpan()).ToArray();
-            foreach (var (offset, chunk, sha256) in Chunks.Of(bytes))
+            foreach (var (offset, chunk, sha256) in Chunks.Of(new FloatBytes(data).Memory))   // the download's own copy: sent in place
             {
                 await responseStream.WriteAsync(new StateChunk
                 {

@@ -189,19 +189,28 @@ public sealed partial class DistributedRun
             CheckpointCopyInstead("no live worker holds it");
             return;
         }
-        _log.LogInformation("Waiting up to {Seconds:0.#} s for a worker's state of step {Step} to checkpoint it", _options.Timeout.TotalSeconds, _position.Step);
-        var pending = _pendingCheckpoint;
-        Task.Delay(_options.Timeout).ContinueWith(_ =>
+        _log.LogInformation("Waiting up to {Seconds:0.#} s for a worker to send its state of step {Step} for the checkpoint", _options.Timeout.TotalSeconds, _position.Step);
+        GiveUpOnFinalState(_pendingCheckpoint);
+    }
+
+    /// <summary>After --timeout: the copy is checkpointed instead, unless the state came, or an upload is under way (each of its chunks has --timeout).</summary>
+    private void GiveUpOnFinalState(PendingCheckpoint pending)
+        => Task.Delay(_options.Timeout).ContinueWith(_ =>
         {
             lock (_gate)
             {
-                if (_pendingCheckpoint == pending)
+                if (_pendingCheckpoint != pending)
                 {
-                    CheckpointCopyInstead($"none arrived within --timeout {_options.Timeout.TotalSeconds:0.#} s");
+                    return;
                 }
+                if (_upload is not null)
+                {
+                    GiveUpOnFinalState(pending);
+                    return;
+                }
+                CheckpointCopyInstead($"none came within --timeout {_options.Timeout.TotalSeconds:0.#} s");
             }
         }, TaskScheduler.Default);
-    }
 
     /// <summary>Under the lock: the pending checkpoint cannot have the run's step; the copy's step is saved in its place.</summary>
     private void CheckpointCopyInstead(string why)

@@ -91,14 +91,18 @@ public sealed class SharedMemoryPlane : IReducedDelivery, IReducedMirror, IDispo
     /// <summary>Shared-memory members read the reduced gradient from the file (<see cref="Write"/>): nothing goes on their streams.</summary>
     public ReduceReply? Deliver(in ReducedBucketView reduced) => null;
 
-    /// <summary>The reduction writes each bucket here as it is summed, once for every shared-memory member (nothing while none joined).</summary>
-    public void Write(long start, ReadOnlySpan<float> values)
+    /// <summary>The reduced file's values, where the reduction sums each bucket (0 while no shared-memory member joined).</summary>
+    public unsafe nint Values(long elements)
     {
         lock (_gate)
         {
-            if (_reduced is not null && !_disposed)
+            if (_reduced is null || _disposed)
             {
-                values.CopyTo(_reduced.Values(start, values.Length));
+                return 0;
+            }
+            fixed (float* values = _reduced.Values(0, (int)elements))
+            {
+                return (nint)values;   // a mapping stays put: the address holds until the file is disposed, after the run
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Distributed.Models;
 using Distributed.Models.DataParallel;
@@ -30,7 +31,7 @@ public enum BucketEffect
 /// The all-reduce of one step for one generation: each member's gradient arrives in buckets
 /// (<see cref="DistributedBuckets"/>), in order; as soon as every rank has bucket k it is summed in rank
 /// order, weighted by each rank's share of the global batch (<see cref="DataParallelLayout.WeightOf"/>),
-/// written into the destination (and the shared-memory mirror) and handed to every member's
+/// written into the destination (the shared-memory mirror, when there is one) and handed to every member's
 /// <see cref="IGradientLink"/>; the sum of squares for clipping is taken on the way. A member whose loss
 /// is NaN or infinite is not summed: once every member has reported, the run drops it (or, when all
 /// are non-finite, the run has diverged).
@@ -49,6 +50,7 @@ public sealed unsafe class StepReduction
     private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     private readonly float[] _destination;
+    private nint _target;                    // where this step's sums go: the mirror's mapped values when there is one, else _destination
     private readonly int _bucketCount;
     private readonly AllReduceDtype _wire;
     private readonly List<int> _completed = [];
@@ -129,6 +131,7 @@ public sealed unsafe class StepReduction
         Array.Clear(_bucketSquares);
         _nonFiniteGradientRanks.Clear();
         (_lossesReported, _bucketsReduced, Step, _began) = (0, 0, step, Stopwatch.GetTimestamp());
+        _target = Mirror?.Values(_destination.Length) ?? 0;
     }
 
     public void Attach(int rank, IGradientLink link) => _links[rank] = link;
@@ -179,7 +182,7 @@ public sealed unsafe class StepReduction
         {
             return (BucketEffect.Taken, $"bucket {bucket} of {data.Length} bytes; it must be {length * size} ({length} {(size == sizeof(float) ? "float32" : "bf16")} values)");
         }
-        var target = (_rankGradients[rank] ??= GC.AllocateUninitializedArray<float>(_destination.Length)).AsSpan(start, length);
+        var target = (_rankGradients[rank] ??= GC.AllocateUninitializedArray<float>(_destination.Length, pinned: true)).AsSpan(start, length);
         if (_wire == AllReduceDtype.Bf16)
         {
             Bfloat16.Decode(data, target);
@@ -308,7 +311,7 @@ public sealed unsafe class StepReduction
         foreach (var bucket in buckets)
         {
             var (start, length) = DistributedBuckets.Range(bucket, _destination.Length);
-            var reduced = new ReducedBucketView(++_reductions, Step, bucket, _destination.AsSpan(start, length));
+            var reduced = new ReducedBucketView(++_reductions, Step, bucket, Target(start, length));
             foreach (var link in _links)
             {
                 link?.SendReduced(reduced);
@@ -321,23 +324,30 @@ public sealed unsafe class StepReduction
     private bool Sum(int bucket)
     {
         var (start, length) = DistributedBuckets.Range(bucket, _destination.Length);
-        var values = _destination.AsSpan(start, length);
-        for (var rank = 0; rank < _received.Length; rank++)
+        var values = Target(start, length);
+        Span<nint> slices = stackalloc nint[_received.Length];
+        for (var rank = 0; rank < slices.Length; rank++)
         {
-            GradientAverage.AddWeighted(Values(rank, start, length), _weights[rank], values, first: rank == 0);
+            slices[rank] = _sharedGradients[rank] is var shared and not 0
+                ? shared + (nint)start * sizeof(float)
+                : (nint)Unsafe.AsPointer(ref _rankGradients[rank]![start]);   // pinned
         }
+        var squares = GradientAverage.WeightedSumOfSquares(slices, _weights, values);
         if (_wire == AllReduceDtype.Bf16)
         {
             Bfloat16.Round(values);
+            squares = Optimizer.SumOfSquares(values);
         }
-        _bucketSquares[bucket] = Optimizer.SumOfSquares(values);
-        if (!double.IsFinite(_bucketSquares[bucket]))
-        {
-            return false;
-        }
-        Mirror?.Write(start, values);
-        return true;
+        _bucketSquares[bucket] = squares;
+        return double.IsFinite(squares);
     }
+
+    /// <summary>
+    /// Elements [start, start + length) of where the sums go. Straight into the mirror when there is one: a
+    /// copy there as well would cost another write of the whole gradient per step, the coordinator's largest cost.
+    /// </summary>
+    private Span<float> Target(int start, int length)
+        => _target != 0 ? new Span<float>((float*)_target + start, length) : _destination.AsSpan(start, length);
 
     private ReadOnlySpan<float> Values(int rank, int start, int length) => _sharedGradients[rank] is var shared and not 0
         ? new ReadOnlySpan<float>((float*)shared + start, length)
@@ -360,8 +370,12 @@ public sealed unsafe class StepReduction
     }
 }
 
-/// <summary>A second home for the reduced gradient, written bucket by bucket as it is summed (on any thread).</summary>
+/// <summary>Where the reduced gradient is summed when it exists (the run's shared-memory file), instead of the run's buffer.</summary>
 public interface IReducedMirror
 {
-    void Write(long start, ReadOnlySpan<float> values);
+    /// <summary>
+    /// The address of element 0 of its <paramref name="elements"/> values, mapped until the run is over (it
+    /// reduces nothing after); 0 while there is none (no shared-memory member joined).
+    /// </summary>
+    nint Values(long elements);
 }
