@@ -456,7 +456,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
             using var call = link.Client.UploadState(cancellationToken: idle.Token);
             foreach (var (name, buffer) in _replica.StateBuffers)
             {
-                foreach (var (offset, chunk, sha256) in Chunks.Of(new FloatBytes(buffer.Data).Memory))
+                foreach (var (offset, chunk, sha256) in Chunks.Of(new FloatBytes(buffer.Data).Memory, Chunks.SmallBytes))
                 {
                     idle.CancelAfter(link.Timeout);   // each chunk within the run's timeout, as the coordinator expects
                     await call.RequestStream.WriteAsync(new StateChunk

@@ -11,18 +11,22 @@ public static class Chunks
 {
     public const int Bytes = 1 << 20;
 
+    /// <summary>Chunks of a bulk stream into a long-lived server (a worker's state into the coordinator): below the large-object heap's threshold.</summary>
+    public const int SmallBytes = 64 << 10;
+
     public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(byte[] blob) => Of(blob.AsMemory());
 
     /// <summary>
     /// The chunks of <paramref name="blob"/>, which must not change until they are sent: each chunk wraps
     /// its slice of the blob, no copy (gRPC spends its CPU on the bytes already).
     /// </summary>
-    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(ReadOnlyMemory<byte> blob)
+    /// <param name="chunkBytes">Bytes per chunk; under 85,000 (<see cref="SmallBytes"/>) each chunk the receiver reads is an ordinary object, not a large one that costs it a full collection now and then.</param>
+    public static IEnumerable<(long Offset, ByteString Chunk, string Sha256)> Of(ReadOnlyMemory<byte> blob, int chunkBytes = Bytes)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(blob.Span));
-        for (long offset = 0; offset < blob.Length || offset == 0; offset += Bytes)
+        for (long offset = 0; offset < blob.Length || offset == 0; offset += chunkBytes)
         {
-            var length = (int)Math.Min(Bytes, blob.Length - offset);
+            var length = (int)Math.Min(chunkBytes, blob.Length - offset);
             var last = offset + length >= blob.Length;
             yield return (offset, UnsafeByteOperations.UnsafeWrap(blob.Slice((int)offset, length)), last ? hash : "");
             if (last)
