@@ -76,7 +76,7 @@ public sealed class WorkerLoop(WorkerOptions options, WorkerHealth health, Worke
 
     private JoinRequest JoinRequest() => new()
     {
-        ProtocolVersion = ProtocolVersion._1, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
+        ProtocolVersion = ProtocolVersion._2, WorkerName = options.Name, Device = options.Device, Threads = options.Threads,
         BootId = options.Transport is WorkerTransport.Auto or WorkerTransport.SharedMemory ? HostIdentity.BootId() : "",
         TcpDataPlane = options.Transport is WorkerTransport.Auto or WorkerTransport.Tcp,
     };

@@ -156,7 +156,7 @@ public static class AllReduceBenchmark
         var client = connection.Client;
         var join = await client.JoinAsync(new JoinRequest
         {
-            ProtocolVersion = ProtocolVersion._1, WorkerName = $"bench-{seed}", Device = "cpu",
+            ProtocolVersion = ProtocolVersion._2, WorkerName = $"bench-{seed}", Device = "cpu",
             BootId = transport == BenchmarkTransport.SharedMemory ? HostIdentity.BootId() : "", TcpDataPlane = transport == BenchmarkTransport.Tcp,
         }, cancellationToken: cancel);
         using GradientWire wire = transport switch

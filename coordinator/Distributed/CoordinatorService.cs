@@ -17,10 +17,10 @@ public sealed class CoordinatorService(DistributedRun run, ReducedReplies replie
 {
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
     {
-        if (request.ProtocolVersion != ProtocolVersion._1)
+        if (request.ProtocolVersion != ProtocolVersion._2)
         {
             throw new Refusal(RefusalKind.Incompatible,
-                $"Protocol version {request.ProtocolVersion} is not supported; this coordinator speaks {ProtocolVersion._1}. Run the same release on every machine.").ToException();
+                $"Protocol version {request.ProtocolVersion} is not supported; this coordinator speaks {ProtocolVersion._2}. Run the same release on every machine.").ToException();
         }
         var grant = run.Join(request.WorkerName, request.Device, request.Threads, Address(context));
         return Task.FromResult(new JoinReply

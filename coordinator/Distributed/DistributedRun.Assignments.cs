@@ -17,6 +17,7 @@ public sealed partial class DistributedRun
                 return WorkAssignment.Stop($"dropped: {caller.DropReason}");
             }
             caller.StateStep = stateStep;
+            ReleaseUploadTurn(caller);   // asking again: an upload it was asked for did not open, or failed
             if (ShouldUpload(caller))
             {
                 _uploader = caller;
@@ -26,7 +27,7 @@ public sealed partial class DistributedRun
             if (_phase == RunPhase.Done)
             {
                 // A holder stays at hand while another one's upload for the last checkpoint is under way.
-                return _pendingCheckpoint is not null && _uploader is not null && stateStep == _position.Step
+                return _checkpointWanted && _uploader is not null && stateStep == _position.Step
                     ? WorkAssignment.Wait(RetryAfter)
                     : WorkAssignment.Stop("the run is over");
             }

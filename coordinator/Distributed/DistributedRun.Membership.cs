@@ -58,14 +58,7 @@ public sealed partial class DistributedRun
             _log.LogWarning("Lost {Worker}: {Reason}", slot, reason);
             _metrics?.WorkersChanged(_membership.Live.Count(), lost: _phase != RunPhase.Done);
         }
-        if (_uploader == slot)
-        {
-            _uploader = null;   // its upload, if under way, is refused when it ends
-        }
-        if (_phase == RunPhase.Done && _pendingCheckpoint is not null && !AnyHolder)
-        {
-            CheckpointCopyInstead("the last worker that held it is gone");
-        }
+        HolderGone(slot);
         if (!wasMember || _phase == RunPhase.Done)
         {
             return;

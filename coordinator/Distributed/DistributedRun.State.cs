@@ -18,14 +18,11 @@ public sealed partial class DistributedRun
     private TrainingState _copyState = null!;   // where the copy stands (set by the constructor)
     private WorkerSlot? _uploader;              // the member asked for its state, until it arrives or the member is lost
     private StateUpload? _upload;               // that member's upload under way: one at a time, so one buffer set at most
-    private PendingCheckpoint? _pendingCheckpoint;
+    private bool _checkpointWanted;             // a checkpoint of the run's step waits for a member's state
     private readonly List<Action> _waitingForState = [];   // posted to the loop once the copy holds the run's step
     private TaskCompletionSource _stateArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _downloadsWaiting;
     private RunSummary? _endSummary;   // the ended run's summary, published once its pending checkpoint is written
-
-    /// <summary>A checkpoint of the run's step that waits for a member's state.</summary>
-    private sealed record PendingCheckpoint(TrainingState State, EvaluationReport? Report);
 
     /// <summary>The optimizer steps in the coordinator's copy of the state (the run may be further on).</summary>
     public int StateCopyStep { get { lock (_gate) { return _copyState.Step; } } }
@@ -53,7 +50,7 @@ public sealed partial class DistributedRun
     /// </summary>
     private bool ShouldUpload(WorkerSlot caller)
         => !StateIsCurrent && _uploader is null && !caller.Dropped && caller.StateStep == _position.Step
-           && (_pendingCheckpoint is not null || _waitingForState.Count > 0 || _downloadsWaiting > 0
+           && (_checkpointWanted || _waitingForState.Count > 0 || _downloadsWaiting > 0
                || (_phase == RunPhase.Training && _membership.Members.Any(m => m.StateStep != _position.Step)));
 
     /// <summary>Opens the upload the caller was asked for (of <paramref name="step"/> steps); refused if it was not asked, or already sends.</summary>
@@ -61,15 +58,41 @@ public sealed partial class DistributedRun
     {
         lock (_gate)
         {
-            if (_uploader != caller || step != _position.Step || StateIsCurrent)
-            {
-                throw new Refusal(RefusalKind.Stale, $"No state of step {step} is expected from {caller} now; ask for an assignment.").ToException();
-            }
-            if (_upload is not null)
-            {
-                throw new Refusal(RefusalKind.Busy, $"{caller} is already sending its state; one upload at a time.").ToException();
-            }
-            return _upload = new StateUpload(step, ReplicaSnapshot.Blank(Replica), AbandonStateUpload);
+            RequireUploader(caller, step);
+        }
+        var blank = ReplicaSnapshot.Blank(Replica);   // the size of the whole state: allocated outside the run's lock
+        lock (_gate)
+        {
+            RequireUploader(caller, step);
+            return _upload = new StateUpload(caller, step, blank, AbandonStateUpload);
+        }
+    }
+
+    private void RequireUploader(WorkerSlot caller, long step)
+    {
+        if (_uploader != caller || step != _position.Step || StateIsCurrent)
+        {
+            throw new Refusal(RefusalKind.Stale, $"No state of step {step} is expected from {caller} now; ask for an assignment.").ToException();
+        }
+        if (_upload is not null)
+        {
+            throw new Refusal(RefusalKind.Busy, $"{caller} is already sending its state; one upload at a time.").ToException();
+        }
+    }
+
+    /// <summary>
+    /// Under the lock, when <paramref name="slot"/> asks again or is gone: a turn it was given but is not using (its upload
+    /// never opened, or failed) is free again, and the upload of a worker that is gone is abandoned (it is refused when it ends).
+    /// </summary>
+    private void ReleaseUploadTurn(WorkerSlot slot)
+    {
+        if (_upload?.Sender == slot && slot.Dropped)
+        {
+            _upload = null;
+        }
+        if (_uploader == slot && (_upload is null || slot.Dropped))
+        {
+            _uploader = null;
         }
     }
 
@@ -120,13 +143,26 @@ public sealed partial class DistributedRun
         }
     }
 
+    /// <summary>
+    /// Under the lock, when <paramref name="slot"/> was dropped or left: its upload turn is over, and once the run is over, a
+    /// checkpoint that waits for a state no live worker holds any more is of the copy instead.
+    /// </summary>
+    private void HolderGone(WorkerSlot slot)
+    {
+        ReleaseUploadTurn(slot);
+        if (_phase == RunPhase.Done && _checkpointWanted && !AnyHolder)
+        {
+            CheckpointCopyInstead("the last worker that held it is gone");
+        }
+    }
+
     /// <summary>Under the lock: the copy holds the run's step now (in <paramref name="state"/>, which nothing else changes).</summary>
     private void StateArrived(ReplicaSnapshot state)
     {
-        if (_pendingCheckpoint is { } pending)
+        if (_checkpointWanted)
         {
-            _pendingCheckpoint = null;
-            Write(state, pending.State, pending.Report);
+            _checkpointWanted = false;
+            Write(state, StateNow());   // the upload is of the run's step: where the run stands now
         }
         _waitingForState.ForEach(Post);
         _waitingForState.Clear();
@@ -153,21 +189,29 @@ public sealed partial class DistributedRun
         }
     }
 
-    /// <summary>Under the lock: queues the metrics row (if any) and a checkpoint of the run's step: now, or once a member's state arrives.</summary>
+    /// <summary>
+    /// Under the lock: queues the metrics row (if any), then a checkpoint of the run's step: now, or once a member's state
+    /// arrives. (A resumed run drops the rows after its checkpoint's step, so a row may go ahead of its checkpoint.)
+    /// </summary>
     private void RequestCheckpoint(EvaluationReport? report)
     {
+        if (report is not null)
+        {
+            var directory = _options.OutputDirectory;
+            _writer.Enqueue(() => MetricsLog.Append(directory, report));
+        }
         if (StateIsCurrent)
         {
-            Write(ReplicaSnapshot.Copy(Replica), StateNow(), report);
+            Write(ReplicaSnapshot.Copy(Replica), StateNow());
             return;
         }
-        _pendingCheckpoint = _pendingCheckpoint is { } earlier ? earlier with { Report = earlier.Report ?? report } : new PendingCheckpoint(StateNow(), report);
+        _checkpointWanted = true;
     }
 
     /// <summary>Under the lock, once the run is over: its summary is published when no checkpoint waits any more and the files queued before it are written.</summary>
     private void PublishIfEnded()
     {
-        if (_phase == RunPhase.Done && _pendingCheckpoint is null && _endSummary is { } summary)
+        if (_phase == RunPhase.Done && !_checkpointWanted && _endSummary is { } summary)
         {
             _endSummary = null;
             _writer.Enqueue(() => { }).ContinueWith(_ => _completion.TrySetResult(summary), TaskScheduler.Default);
@@ -180,7 +224,7 @@ public sealed partial class DistributedRun
     /// </summary>
     private void AwaitFinalState()
     {
-        if (_pendingCheckpoint is null)
+        if (!_checkpointWanted)
         {
             return;
         }
@@ -190,22 +234,25 @@ public sealed partial class DistributedRun
             return;
         }
         _log.LogInformation("Waiting up to {Seconds:0.#} s for a worker to send its state of step {Step} for the checkpoint", _options.Timeout.TotalSeconds, _position.Step);
-        GiveUpOnFinalState(_pendingCheckpoint);
+        GiveUpOnFinalState(received: -1);
     }
 
-    /// <summary>After --timeout: the copy is checkpointed instead, unless the state came, or an upload is under way (each of its chunks has --timeout).</summary>
-    private void GiveUpOnFinalState(PendingCheckpoint pending)
+    /// <summary>
+    /// After --timeout: the copy is checkpointed instead, unless the state came, or an upload under way has moved on
+    /// since (<paramref name="received"/> bytes before); it cannot go on for ever, as its chunks come in order, within the state's size.
+    /// </summary>
+    private void GiveUpOnFinalState(long received)
         => Task.Delay(_options.Timeout).ContinueWith(_ =>
         {
             lock (_gate)
             {
-                if (_pendingCheckpoint != pending)
+                if (!_checkpointWanted)
                 {
                     return;
                 }
-                if (_upload is not null)
+                if (_upload is { } upload && upload.Received > received)
                 {
-                    GiveUpOnFinalState(pending);
+                    GiveUpOnFinalState(upload.Received);
                     return;
                 }
                 CheckpointCopyInstead($"none came within --timeout {_options.Timeout.TotalSeconds:0.#} s");
@@ -215,11 +262,10 @@ public sealed partial class DistributedRun
     /// <summary>Under the lock: the pending checkpoint cannot have the run's step; the copy's step is saved in its place.</summary>
     private void CheckpointCopyInstead(string why)
     {
-        var pending = _pendingCheckpoint!;
-        _pendingCheckpoint = null;
+        _checkpointWanted = false;
         _log.LogWarning("No state of step {Step} from a worker ({Why}): the checkpoint holds step {Copy}, the last state the coordinator has",
             _position.Step, why, _copyState.Step);
-        Write(ReplicaSnapshot.Copy(Replica), _copyState, pending.Report);
+        Write(ReplicaSnapshot.Copy(Replica), _copyState);
         PublishIfEnded();
     }
 
@@ -237,21 +283,17 @@ public sealed partial class DistributedRun
             _position.Step, _copyState.Step);
         _position = new SchedulePosition(_copyState.Step, _copyState.Epoch, _copyState.BatchInEpoch);
         _tokens = _copyState.Tokens;
-        (_pendingCheckpoint, _uploader, _validation) = (null, null, null);   // their step is gone with the state
+        (_checkpointWanted, _uploader, _upload, _validation) = (false, null, null, null);   // their step is gone with the state
         _waitingForState.Clear();
         WakeDownloads();
     }
 
-    /// <summary>Under the lock: a checkpoint (with the metrics row, if any) of <paramref name="snapshot"/>, which nothing else writes to, at <paramref name="state"/>.</summary>
-    private Task Write(ReplicaSnapshot snapshot, TrainingState state, EvaluationReport? report)
+    /// <summary>Under the lock: a checkpoint of <paramref name="snapshot"/>, which nothing else writes to, at <paramref name="state"/>.</summary>
+    private Task Write(ReplicaSnapshot snapshot, TrainingState state)
     {
         var directory = _options.OutputDirectory;
         return _writer.Enqueue(() =>
         {
-            if (report is not null)
-            {
-                MetricsLog.Append(directory, report);
-            }
             var clock = System.Diagnostics.Stopwatch.StartNew();
             TrainingJob.SaveCheckpoint(directory, snapshot, state, _tokenizer);
             _metrics?.CheckpointWritten(clock.Elapsed);

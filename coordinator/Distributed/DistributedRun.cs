@@ -203,6 +203,7 @@ public sealed partial class DistributedRun : IDisposable
             {
                 _membership.Drop(caller, "left after the run");
                 _metrics?.WorkersChanged(_membership.Live.Count(), lost: false);
+                HolderGone(caller);
                 return;
             }
             Drop(caller, $"left: {reason}");

@@ -12,11 +12,19 @@ namespace Distributed.Coordinator.Distributed;
 /// until then its copy of the state is untouched. Disposing it without <see cref="DistributedRun.CompleteStateUpload"/>
 /// frees the uploader's turn for another.
 /// </summary>
-public sealed class StateUpload(long step, ReplicaSnapshot blank, Action<StateUpload> abandon) : IDisposable
+public sealed class StateUpload(WorkerSlot sender, long step, ReplicaSnapshot blank, Action<StateUpload> abandon) : IDisposable
 {
     private readonly Dictionary<string, float[]> _tensors = blank.StateBuffers.ToDictionary(b => b.Name, b => b.Buffer.Data);
+    private readonly Dictionary<string, long> _next = [];   // each tensor's next element: chunks come in order, so no more than the state arrives
     private readonly HashSet<string> _complete = [];
     private Action<StateUpload>? _abandon = abandon;
+    private long _received;
+
+    /// <summary>The member that sends it.</summary>
+    public WorkerSlot Sender { get; } = sender;
+
+    /// <summary>Bytes taken so far (read by the run, to tell an upload that moves on from one that stalled).</summary>
+    public long Received => Interlocked.Read(ref _received);
 
     /// <summary>Optimizer steps the state reflects.</summary>
     public long Step { get; } = step;
@@ -47,6 +55,12 @@ public sealed class StateUpload(long step, ReplicaSnapshot blank, Action<StateUp
         {
             return $"more of '{tensor}' after its last chunk";
         }
+        if (offset != _next.GetValueOrDefault(tensor))
+        {
+            return $"a chunk of '{tensor}' at element {offset}, where element {_next.GetValueOrDefault(tensor)} comes next (chunks come in order)";
+        }
+        _next[tensor] = offset + data.Length / sizeof(float);
+        Interlocked.Add(ref _received, data.Length);
         try
         {
             if (!Chunks.Put(MemoryMarshal.AsBytes(values.AsSpan()), offset * sizeof(float), data, sha256, $"State tensor '{tensor}'"))

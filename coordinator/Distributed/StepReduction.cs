@@ -332,7 +332,7 @@ public sealed unsafe class StepReduction
                 ? shared + (nint)start * sizeof(float)
                 : (nint)Unsafe.AsPointer(ref _rankGradients[rank]![start]);   // pinned
         }
-        var squares = GradientAverage.WeightedSumOfSquares(slices, _weights, values);
+        var squares = GradientAverage.WeightedSumOfSquares(slices, _weights, values, stream: _wire != AllReduceDtype.Bf16);
         if (_wire == AllReduceDtype.Bf16)
         {
             Bfloat16.Round(values);

@@ -38,7 +38,8 @@ public static class GradientAverage
     /// is not read again here, and a cached store would first read the old line).
     /// </summary>
     /// <param name="ranks">Each rank's values for this bucket: the address of its element 0, pinned or mapped.</param>
-    public static unsafe double WeightedSumOfSquares(ReadOnlySpan<nint> ranks, ReadOnlySpan<float> weights, Span<float> destination)
+    /// <param name="stream">False when the caller reads the results again at once (bf16 rounding): cached stores then.</param>
+    public static unsafe double WeightedSumOfSquares(ReadOnlySpan<nint> ranks, ReadOnlySpan<float> weights, Span<float> destination, bool stream = true)
     {
         const int block = 1024;   // squares are summed in float per block of this many, then in double
         var total = 0.0;
@@ -53,7 +54,7 @@ public static class GradientAverage
                 {
                     w[r] = Vector256.Create(weights[r]);
                 }
-                var streaming = Avx.IsSupported && ((nint)output & 31) == 0;
+                var streaming = stream && Avx.IsSupported && ((nint)output & 31) == 0;
                 var width = Vector256<float>.Count;
                 for (; i <= n - width;)
                 {
@@ -83,7 +84,7 @@ public static class GradientAverage
                     Sse.StoreFence();   // the stores are seen before the bucket is handed on
                 }
             }
-            var tail = 0f;
+            var tail = 0.0;   // the whole bucket, where there is no 256-bit vector unit
             for (; i < n; i++)
             {
                 var sum = ((float*)ranks[0])[i] * weights[0];
@@ -92,7 +93,7 @@ public static class GradientAverage
                     sum += ((float*)ranks[r])[i] * weights[r];
                 }
                 output[i] = sum;
-                tail += sum * sum;
+                tail += (double)sum * sum;
             }
             return total + tail;
         }

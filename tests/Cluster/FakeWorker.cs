@@ -11,7 +11,7 @@ namespace Distributed.Tests.Cluster;
 /// </summary>
 internal static class FakeWorker
 {
-    public static JoinRequest Join(string name = "intruder") => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = name, Device = "cpu", Threads = 1 };
+    public static JoinRequest Join(string name = "intruder") => new() { ProtocolVersion = ProtocolVersion._2, WorkerName = name, Device = "cpu", Threads = 1 };
 
     public static CoordinatorConnection Connect(int port, string token) => new(new Uri($"http://127.0.0.1:{port}"), token);
 

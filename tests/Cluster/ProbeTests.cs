@@ -34,7 +34,7 @@ public sealed class ProbeTests : IDisposable
         // The run's calls never go over the cleartext port, even with the right token.
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{healthPort}");
         var refused = await Assert.ThrowsAsync<RpcException>(() => new Protocol.V1.Coordinator.CoordinatorClient(channel).JoinAsync(
-            new JoinRequest { ProtocolVersion = ProtocolVersion._1, WorkerName = "cleartext", Device = "cpu", Threads = 1 },
+            new JoinRequest { ProtocolVersion = ProtocolVersion._2, WorkerName = "cleartext", Device = "cpu", Threads = 1 },
             new Metadata { { RunToken.Header, _run.Token } }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Contains("serves only /grpc.health.v1.Health/Check", refused.Status.Detail);

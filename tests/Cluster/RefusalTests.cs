@@ -47,7 +47,7 @@ public sealed class RefusalTests : IDisposable
         using var connection = FakeWorker.Connect(port, _run.Token);
 
         var request = FakeWorker.Join();
-        request.ProtocolVersion = (ProtocolVersion)2;
+        request.ProtocolVersion = ProtocolVersion._1;   // a worker of the release before the workers held the state
         var error = await Assert.ThrowsAsync<RpcException>(() => connection.Client.JoinAsync(request).ResponseAsync);
 
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);

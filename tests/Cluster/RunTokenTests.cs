@@ -25,7 +25,7 @@ public sealed class RunTokenTests : IDisposable
         return (coordinator, port);
     }
 
-    private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._1, WorkerName = "intruder", Device = "cpu", Threads = 1 };
+    private static JoinRequest Join => new() { ProtocolVersion = ProtocolVersion._2, WorkerName = "intruder", Device = "cpu", Threads = 1 };
 
     [Fact]
     public async Task Without_the_token_no_spelling_of_a_path_is_answered_but_health()

@@ -70,6 +70,41 @@ public sealed class StateCopyTests
     }
 
     [Fact]
+    public async Task An_uploader_that_asks_again_is_asked_again_and_one_lost_while_sending_leaves_the_turn_to_another()
+    {
+        using var h = new RunHarness(workers: 3, minWorkers: 2, batchSize: 3);
+        var (a, b, c) = (h.Join("a"), h.Join("b"), h.Join("c"));
+        var assigned = h.Assigned(a, b, c);
+        var links = assigned.Select((t, i) => h.Open(new[] { a, b, c }[i], t)).ToArray();
+        h.SendGradient(a, assigned[0], 0, 1f);
+        h.SendGradient(b, assigned[1], 0, 1f);
+        h.SendGradient(c, assigned[2], 0, 1f);
+        h.Until(() => links.All(l => l.Closed.Count == 1), "step 0 closed");
+        var spare = h.Join("spare");
+        Assert.Equal(AssignmentKind.Wait, h.Ask(spare).Kind);
+        h.Run.Leave(c, "SIGTERM");   // the spare takes c's place and needs the state of step 1
+        Assert.Equal(AssignmentKind.Train, h.Run.NextAssignment(spare, -1).Kind);
+        var download = h.Run.BeginStateDownload(spare, CancellationToken.None);
+
+        var asked = h.Run.NextAssignment(a, 1).Kind;
+        var askedAgain = h.Run.NextAssignment(a, 1).Kind;   // its reply was lost, or its upload failed before it opened
+        var sending = h.Run.BeginStateUpload(a, 1);
+        var whileSending = h.Run.NextAssignment(b, 1).Kind;
+        h.Run.Leave(a, "SIGTERM");   // lost while sending: b, the other holder, is asked
+        var afterLoss = h.Run.NextAssignment(b, 1).Kind;
+        h.Upload(b, 1);
+        var late = Assert.Throws<RunRefusedException>(() => h.Run.CompleteStateUpload(a, sending));
+        using var state = await download.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal((AssignmentKind.UploadState, AssignmentKind.UploadState), (asked, askedAgain));
+        Assert.Equal(AssignmentKind.Train, whileSending);
+        Assert.Equal(AssignmentKind.UploadState, afterLoss);
+        Assert.Equal(RefusalKind.Stale, late.Refusal.Kind);
+        Assert.Equal(1, state.Step);
+        sending.Dispose();
+    }
+
+    [Fact]
     public void When_every_worker_that_held_the_step_is_lost_the_run_goes_back_to_its_copy()
     {
         using var h = new RunHarness(workers: 2, minWorkers: 1, maxSteps: 100, evalInterval: 100);
