@@ -23,6 +23,7 @@ public sealed partial class DistributedRun
     private TaskCompletionSource _stateArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _downloadsWaiting;
     private RunSummary? _endSummary;   // the ended run's summary, published once its pending checkpoint is written
+    private ReplicaSnapshot? _spareState;   // an earlier upload's buffers, free again: the next upload fills them (no fresh pages to fault in)
 
     /// <summary>The optimizer steps in the coordinator's copy of the state (the run may be further on).</summary>
     public int StateCopyStep { get { lock (_gate) { return _copyState.Step; } } }
@@ -56,14 +57,24 @@ public sealed partial class DistributedRun
     /// <summary>Opens the upload the caller was asked for (of <paramref name="step"/> steps); refused if it was not asked, or already sends.</summary>
     public StateUpload BeginStateUpload(WorkerSlot caller, long step)
     {
+        ReplicaSnapshot? spare;
         lock (_gate)
         {
             RequireUploader(caller, step);
+            (spare, _spareState) = (_spareState, null);
         }
-        var blank = ReplicaSnapshot.Blank(Replica);   // the size of the whole state: allocated outside the run's lock
+        var blank = spare ?? ReplicaSnapshot.Blank(Replica);   // the size of the whole state: allocated outside the run's lock
         lock (_gate)
         {
-            RequireUploader(caller, step);
+            try
+            {
+                RequireUploader(caller, step);
+            }
+            catch
+            {
+                _spareState ??= blank;
+                throw;
+            }
             return _upload = new StateUpload(caller, step, blank, AbandonStateUpload);
         }
     }
@@ -131,7 +142,10 @@ public sealed partial class DistributedRun
         }
     }
 
-    /// <summary>An upload ended without being taken: the turn is free for another holder's (or the same one's) next ask.</summary>
+    /// <summary>
+    /// An upload ended without being taken (its handler is done with it): the turn is free for another holder's (or the
+    /// same one's) next ask, and its buffers for the next upload.
+    /// </summary>
     private void AbandonStateUpload(StateUpload upload)
     {
         lock (_gate)
@@ -140,6 +154,7 @@ public sealed partial class DistributedRun
             {
                 (_upload, _uploader) = (null, null);
             }
+            _spareState ??= upload.State;
         }
     }
 
@@ -162,7 +177,12 @@ public sealed partial class DistributedRun
         if (_checkpointWanted)
         {
             _checkpointWanted = false;
-            Write(state, StateNow());   // the upload is of the run's step: where the run stands now
+            // The upload is of the run's step: where the run stands now. Its buffers are free again once written.
+            Write(state, StateNow()).ContinueWith(_ => { lock (_gate) { _spareState ??= state; } }, TaskScheduler.Default);
+        }
+        else
+        {
+            _spareState ??= state;   // copied into the copy already
         }
         _waitingForState.ForEach(Post);
         _waitingForState.Clear();

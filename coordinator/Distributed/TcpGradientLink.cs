@@ -125,8 +125,8 @@ public sealed class TcpGradientLink(TcpDataConnection connection, TcpReducedValu
 }
 
 /// <summary>
-/// The run's reduced gradient for its tcp members, copied once per reduction (the replica's optimizer
-/// may scale the run's own buffer in place once the step is closed, while a sender may still be writing).
+/// The run's reduced gradient for its tcp members, copied once per reduction into a float32 array the
+/// senders write from (the reduction's own target may be the shared-memory file, which is no array).
 /// Safe to reuse every step: bucket k of step s+1 cannot be reduced before every member has received
 /// all of step s's values, as a tcp worker sends its next frame only after it has them.
 /// </summary>

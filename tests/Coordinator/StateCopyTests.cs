@@ -42,6 +42,27 @@ public sealed class StateCopyTests
     }
 
     [Fact]
+    public void Each_evaluations_checkpoint_holds_the_state_sent_for_it_when_uploads_reuse_their_buffers()
+    {
+        using var h = new RunHarness(workers: 2, maxSteps: 6, evalInterval: 2);
+        var (a, b) = (h.Join("a"), h.Join("b"));
+        var initial = h.Run.Replica.Parameters.Data.ToArray();
+        var (ta, tb) = h.AssignedBoth(a, b);
+        foreach (var (scale, step) in new[] { (2f, 2), (3f, 4) })
+        {
+            TrainSteps(h, (a, ta), (b, tb), steps: 2, from: step - 2);
+            var shares = Shares(h);
+            h.Run.ReportValidation(a, ta.Generation, shares[0], shares[0]);
+            h.Run.ReportValidation(b, tb.Generation, shares[1], shares[1]);
+            h.Until(() => h.Run.NextAssignment(a, step) is { Kind: AssignmentKind.UploadState }, $"a asked for step {step}'s state");
+            h.Upload(a, step, scale);
+            h.Until(() => File.Exists(Path.Combine(h.Directory, CheckpointStore.ManifestFile)) && Checkpoint(h).Step == step, $"the checkpoint at step {step}");
+            Assert.Equal(initial.Select(v => v * (step == 2 ? 2f : 6f)).ToArray(), Checkpoint(h).Replica.Parameters.Data);
+            (ta, tb) = h.AssignedBoth(a, b);
+        }
+    }
+
+    [Fact]
     public async Task A_joiner_downloads_the_runs_step_which_a_survivor_sends_before_it_trains_on()
     {
         using var h = new RunHarness(workers: 2, minWorkers: 2);
@@ -163,14 +184,14 @@ public sealed class StateCopyTests
         Assert.True(h.Log.Contains("Took the state of step 3 from"));
     }
 
-    private static void TrainSteps(RunHarness h, (WorkerSlot Slot, WorkAssignment Assignment) a, (WorkerSlot Slot, WorkAssignment Assignment) b, int steps)
+    private static void TrainSteps(RunHarness h, (WorkerSlot Slot, WorkAssignment Assignment) a, (WorkerSlot Slot, WorkAssignment Assignment) b, int steps, int from = 0)
     {
         var (la, lb) = (h.Open(a.Slot, a.Assignment), h.Open(b.Slot, b.Assignment));
-        for (var step = 0; step < steps; step++)
+        for (var step = from; step < from + steps; step++)
         {
             h.SendGradient(a.Slot, a.Assignment, step, 0.5f);
             h.SendGradient(b.Slot, b.Assignment, step, 0.5f);
-            var closed = step + 1;
+            var closed = step - from + 1;
             h.Until(() => la.Closed.Count == closed && lb.Closed.Count == closed, $"step {step} closed");
         }
     }
